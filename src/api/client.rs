@@ -1,0 +1,119 @@
+//! A client of the local socket (postcard framing), used by `slmd ask`,
+//! `slmd triage` and `slmd tui`.
+
+use super::codec::{self, FrameError};
+use super::proto::{bounded, Hello, Query, Request, Response};
+use crate::limits::{DEFAULT_MAX_FRAME, MAX_TEXT, PROTOCOL_VERSION};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::BufReader;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {path}: {source} (is `slmd serve` running?)")]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("daemon refused the connection: {0}")]
+    Refused(String),
+    #[error("text is {0} bytes; the limit is {MAX_TEXT}")]
+    TextTooLong(usize),
+    #[error("connection failed: {0}")]
+    Frame(#[from] FrameError),
+    #[error("connection failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("daemon sent an undecodable frame: {0}")]
+    Decode(#[from] postcard::Error),
+}
+
+/// An open, greeted connection.
+#[derive(Debug)]
+pub struct Client {
+    rd: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    server: Hello,
+    timeout: Duration,
+}
+
+impl Client {
+    /// Connects and exchanges Hellos.
+    pub async fn connect(
+        path: &Path,
+        agent: &str,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        let stream = UnixStream::connect(path)
+            .await
+            .map_err(|source| ClientError::Connect {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let (rd, wr) = stream.into_split();
+        let mut c = Client {
+            rd: BufReader::new(rd),
+            wr,
+            server: Hello {
+                version: 0,
+                agent: bounded(""),
+            },
+            timeout,
+        };
+        let hello = Request::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            agent: bounded(agent),
+        });
+        match c.call(&hello).await? {
+            Response::Hello(h) => c.server = h,
+            Response::Error(e) => return Err(ClientError::Refused(e.message.to_string())),
+            other => return Err(ClientError::Refused(format!("unexpected reply {other:?}"))),
+        }
+        Ok(c)
+    }
+
+    /// The daemon's Hello.
+    pub fn server(&self) -> &Hello {
+        &self.server
+    }
+
+    /// Sends one request without waiting for its reply.
+    pub async fn send(&mut self, req: &Request) -> Result<(), ClientError> {
+        codec::write_frame(&mut self.wr, req).await?;
+        Ok(())
+    }
+
+    /// Waits for the next reply.
+    pub async fn recv(&mut self) -> Result<Response, ClientError> {
+        let body =
+            codec::read_frame(&mut self.rd, DEFAULT_MAX_FRAME, self.timeout, self.timeout).await?;
+        Ok(postcard::from_bytes(&body)?)
+    }
+
+    /// Sends a request and waits for its reply.
+    pub async fn call(&mut self, req: &Request) -> Result<Response, ClientError> {
+        self.send(req).await?;
+        self.recv().await
+    }
+
+    /// Triage one text.
+    pub async fn query(
+        &mut self,
+        id: &str,
+        text: &str,
+        no_egress: bool,
+    ) -> Result<Response, ClientError> {
+        let text =
+            heapless::String::try_from(text).map_err(|_| ClientError::TextTooLong(text.len()))?;
+        self.call(&Request::Query(Query {
+            id: bounded(id),
+            text,
+            deadline_ms: None,
+            no_egress,
+        }))
+        .await
+    }
+}

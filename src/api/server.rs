@@ -1,0 +1,553 @@
+//! The local socket server: accepts connections, speaks postcard frames or
+//! JSON lines, and hands queries to the worker pool.
+//!
+//! One task per connection, capped by a semaphore; within a connection a
+//! reader, a writer and up to `max_in_flight_per_connection` query tasks.
+//! A client that goes away cancels its queued queries.
+
+use super::codec::{self, FrameError};
+use super::proto::{
+    bounded, DecisionMsg, ErrorCode, ErrorMsg, Hello, Id, Query, Request, Response, StatusMsg,
+};
+use crate::config::ApiConfig;
+use crate::limits::{MAX_ID, MAX_TEXT, PROTOCOL_VERSION};
+use crate::workers::{Job, Outcome, WorkerPool};
+use serde::Deserialize;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedReadHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for open connections to finish their queries.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Responses queued for one connection's writer.
+const WRITE_QUEUE: usize = 32;
+
+/// What the server reports about itself.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub model: String,
+    pub model_sha256: String,
+    pub kb_procedures: u32,
+    pub kb_hash: String,
+}
+
+/// Shared state of a running server.
+#[derive(Debug)]
+pub struct Server {
+    pool: WorkerPool,
+    api: ApiConfig,
+    info: ServerInfo,
+    started: Instant,
+    connections: AtomicU32,
+    json_ids: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Postcard,
+    Json,
+}
+
+/// A request that could not be read; `fatal` closes the connection.
+struct Bad {
+    msg: ErrorMsg,
+    fatal: bool,
+}
+
+impl Bad {
+    fn new(code: ErrorCode, message: impl AsRef<str>, fatal: bool) -> Bad {
+        Bad {
+            msg: ErrorMsg::new(None, code, message.as_ref()),
+            fatal,
+        }
+    }
+}
+
+impl Server {
+    pub fn new(pool: WorkerPool, api: ApiConfig, info: ServerInfo) -> Server {
+        Server {
+            pool,
+            api,
+            info,
+            started: Instant::now(),
+            connections: AtomicU32::new(0),
+            json_ids: AtomicU64::new(0),
+        }
+    }
+
+    /// Current status.
+    pub fn status(&self) -> StatusMsg {
+        let s = self.pool.stats();
+        let (p50, p95) = s.percentiles();
+        StatusMsg {
+            version: bounded(env!("CARGO_PKG_VERSION")),
+            model: bounded(&self.info.model),
+            model_sha256: bounded(&self.info.model_sha256),
+            kb_procedures: self.info.kb_procedures,
+            kb_hash: bounded(&self.info.kb_hash),
+            uptime_s: self.started.elapsed().as_secs(),
+            connections: self.connections.load(Ordering::Relaxed),
+            queue_depth: self.pool.queued() as u32,
+            answered: s.answered.load(Ordering::Relaxed),
+            busy: s.busy.load(Ordering::Relaxed),
+            cancelled: s.cancelled.load(Ordering::Relaxed),
+            errors: s.errors.load(Ordering::Relaxed),
+            p50_us: p50,
+            p95_us: p95,
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` fires, then waits (bounded) for
+/// open connections to finish their in-flight queries.
+pub async fn run(listener: UnixListener, server: Arc<Server>, shutdown: CancellationToken) {
+    let tracker = TaskTracker::new();
+    let slots = Arc::new(Semaphore::new(server.api.max_connections));
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let server = server.clone();
+        let shutdown = shutdown.clone();
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                tracker.spawn(async move {
+                    server.connections.fetch_add(1, Ordering::Relaxed);
+                    connection(stream, &server, shutdown).await;
+                    server.connections.fetch_sub(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                tracing::warn!("connection refused: {} open", server.api.max_connections);
+                tracker.spawn(refuse(stream));
+            }
+        }
+    }
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after shutdown");
+    }
+}
+
+/// Tells an over-limit client why it is refused, in its own framing.
+async fn refuse(stream: UnixStream) {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let first = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::AsyncBufReadExt::fill_buf(&mut rd),
+    )
+    .await
+    .ok()
+    .and_then(|r| r.ok())
+    .and_then(|b| b.first().copied());
+    let mode = if first == Some(b'{') {
+        Mode::Json
+    } else {
+        Mode::Postcard
+    };
+    let msg = Response::Error(ErrorMsg::new(
+        None,
+        ErrorCode::TooManyConnections,
+        "too many connections; retry later",
+    ));
+    let _ = write(&mut wr, mode, &msg).await;
+}
+
+async fn write(
+    wr: &mut tokio::net::unix::OwnedWriteHalf,
+    mode: Mode,
+    msg: &Response,
+) -> std::io::Result<()> {
+    match mode {
+        Mode::Postcard => codec::write_frame(wr, msg).await,
+        Mode::Json => codec::write_json_line(wr, msg).await,
+    }
+}
+
+async fn connection(stream: UnixStream, server: &Arc<Server>, shutdown: CancellationToken) {
+    if let Ok(cred) = stream.peer_cred() {
+        tracing::debug!(uid = cred.uid(), gid = cred.gid(), pid = ?cred.pid(), "client connected");
+    }
+    let api = &server.api;
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(16 * 1024, rd);
+
+    // The first byte picks the framing: `{` starts JSON lines.
+    let first = tokio::time::timeout(
+        api.first_byte_timeout,
+        tokio::io::AsyncBufReadExt::fill_buf(&mut rd),
+    )
+    .await;
+    let mode = match first {
+        Err(_) => {
+            let msg = ErrorMsg::new(
+                None,
+                ErrorCode::Timeout,
+                &format!("no request within {:?}; closing", api.first_byte_timeout),
+            );
+            let _ = codec::write_json_line(&mut wr, &Response::Error(msg)).await;
+            return;
+        }
+        Ok(Ok([])) | Ok(Err(_)) => return,
+        Ok(Ok(buf)) if buf[0] == b'{' => Mode::Json,
+        Ok(Ok(_)) => Mode::Postcard,
+    };
+
+    let gone = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel::<Response>(WRITE_QUEUE);
+    let writer = {
+        let gone = gone.clone();
+        async move {
+            while let Some(msg) = rx.recv().await {
+                if let Err(e) = write(&mut wr, mode, &msg).await {
+                    tracing::debug!(error = %e, "client went away while writing");
+                    gone.cancel();
+                    break;
+                }
+            }
+            let _ = wr.shutdown().await;
+        }
+    };
+    let reader = read_loop(rd, mode, server, tx, gone, shutdown);
+    tokio::join!(reader, writer);
+}
+
+async fn read_loop(
+    mut rd: BufReader<OwnedReadHalf>,
+    mode: Mode,
+    server: &Arc<Server>,
+    tx: mpsc::Sender<Response>,
+    gone: CancellationToken,
+    shutdown: CancellationToken,
+) {
+    let api = &server.api;
+    let in_flight = Arc::new(Semaphore::new(api.max_in_flight_per_connection));
+    let tasks = TaskTracker::new();
+
+    if mode == Mode::Postcard {
+        match read_postcard(&mut rd, api, api.first_byte_timeout).await {
+            Ok(Request::Hello(h)) if h.version == PROTOCOL_VERSION => {
+                let _ = tx.send(Response::Hello(server_hello())).await;
+            }
+            Ok(Request::Hello(h)) => {
+                let msg = format!(
+                    "protocol version {} is not supported; this daemon speaks {PROTOCOL_VERSION}",
+                    h.version
+                );
+                let _ = tx
+                    .send(Response::Error(ErrorMsg::new(
+                        None,
+                        ErrorCode::UnsupportedVersion,
+                        &msg,
+                    )))
+                    .await;
+                return;
+            }
+            Ok(_) => {
+                let msg = "the first frame must be a Hello";
+                let _ = tx
+                    .send(Response::Error(ErrorMsg::new(
+                        None,
+                        ErrorCode::HelloRequired,
+                        msg,
+                    )))
+                    .await;
+                return;
+            }
+            Err(None) => return,
+            Err(Some(bad)) => {
+                let _ = tx.send(Response::Error(bad.msg)).await;
+                return;
+            }
+        }
+    }
+
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            _ = gone.cancelled() => break,
+            r = async {
+                match mode {
+                    Mode::Postcard => read_postcard(&mut rd, api, api.idle_timeout).await,
+                    Mode::Json => read_json(&mut rd, server).await,
+                }
+            } => r,
+        };
+        match next {
+            Ok(Request::Query(q)) => {
+                let received = Instant::now();
+                let permit = tokio::select! {
+                    _ = gone.cancelled() => break,
+                    p = in_flight.clone().acquire_owned() => p.expect("never closed"),
+                };
+                let (server, tx, gone) = (server.clone(), tx.clone(), gone.clone());
+                tasks.spawn(async move {
+                    let reply = answer(q, &server, &gone, received).await;
+                    if let Some(reply) = reply {
+                        let _ = tx.send(reply).await;
+                    }
+                    drop(permit);
+                });
+            }
+            Ok(Request::Status) => {
+                let _ = tx.send(Response::Status(server.status())).await;
+            }
+            Ok(Request::Hello(_)) => {
+                let msg = ErrorMsg::new(None, ErrorCode::Malformed, "Hello was already exchanged");
+                let _ = tx.send(Response::Error(msg)).await;
+            }
+            Err(None) => {
+                // EOF. A half-closed client still waits for its answers; a
+                // client that closed both ways is gone and its jobs are void.
+                if peer_hung_up(rd.get_ref()).await {
+                    gone.cancel();
+                }
+                break;
+            }
+            Err(Some(bad)) => {
+                let fatal = bad.fatal;
+                tracing::debug!(code = ?bad.msg.code, message = %bad.msg.message, "bad request");
+                let _ = tx.send(Response::Error(bad.msg)).await;
+                if fatal {
+                    break;
+                }
+            }
+        }
+    }
+    tasks.close();
+    tasks.wait().await;
+}
+
+async fn peer_hung_up(rd: &OwnedReadHalf) -> bool {
+    match tokio::time::timeout(
+        Duration::from_millis(20),
+        rd.ready(tokio::io::Interest::WRITABLE),
+    )
+    .await
+    {
+        Ok(Ok(ready)) => ready.is_write_closed(),
+        Ok(Err(_)) => true,
+        Err(_) => false,
+    }
+}
+
+fn server_hello() -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        agent: bounded(concat!("slmd/", env!("CARGO_PKG_VERSION"))),
+    }
+}
+
+/// Reads and decodes one postcard request. `Err(None)` is a clean close.
+async fn read_postcard(
+    rd: &mut BufReader<OwnedReadHalf>,
+    api: &ApiConfig,
+    idle: Duration,
+) -> Result<Request, Option<Bad>> {
+    let body = codec::read_frame(rd, api.max_frame_bytes, idle, api.frame_timeout)
+        .await
+        .map_err(frame_error)?;
+    postcard::from_bytes::<Request>(&body).map_err(|e| {
+        Some(match e {
+            postcard::Error::DeserializeBadUtf8 => {
+                Bad::new(ErrorCode::InvalidUtf8, "a text field is not valid UTF-8", false)
+            }
+            other => Bad::new(
+                ErrorCode::Malformed,
+                format!(
+                    "frame is not a valid request ({other}); text is limited to {MAX_TEXT} bytes, ids to {MAX_ID}"
+                ),
+                false,
+            ),
+        })
+    })
+}
+
+fn frame_error(e: FrameError) -> Option<Bad> {
+    match e {
+        FrameError::Closed => None,
+        FrameError::Idle(d) => Some(Bad::new(
+            ErrorCode::Timeout,
+            format!("idle for {d:?}; closing"),
+            true,
+        )),
+        FrameError::TooLarge { .. } => {
+            Some(Bad::new(ErrorCode::FrameTooLarge, e.to_string(), true))
+        }
+        FrameError::Truncated(_) => Some(Bad::new(ErrorCode::TruncatedFrame, e.to_string(), true)),
+        FrameError::Io(_) => None,
+    }
+}
+
+/// A JSON request line: `{"id": "...", "text": "..."}` is a query;
+/// `{"op": "status"}` asks for status; `v` optionally names the protocol
+/// version.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonRequest {
+    #[serde(default)]
+    op: JsonOp,
+    v: Option<u16>,
+    id: Option<String>,
+    text: Option<String>,
+    deadline_ms: Option<u32>,
+    #[serde(default)]
+    no_egress: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum JsonOp {
+    #[default]
+    Query,
+    Status,
+    Hello,
+}
+
+async fn read_json(
+    rd: &mut BufReader<OwnedReadHalf>,
+    server: &Server,
+) -> Result<Request, Option<Bad>> {
+    let api = &server.api;
+    let line = codec::read_line(rd, api.max_frame_bytes, api.idle_timeout, api.frame_timeout)
+        .await
+        .map_err(frame_error)?;
+    let text = std::str::from_utf8(&line).map_err(|_| {
+        Some(Bad::new(
+            ErrorCode::InvalidUtf8,
+            "line is not valid UTF-8",
+            false,
+        ))
+    })?;
+    if text.trim().is_empty() {
+        return Err(Some(Bad::new(ErrorCode::Malformed, "empty line", false)));
+    }
+    let req: JsonRequest = serde_json::from_str(text).map_err(|e| {
+        Some(Bad::new(
+            ErrorCode::Malformed,
+            format!("bad JSON request: {e}"),
+            false,
+        ))
+    })?;
+    if let Some(v) = req.v.filter(|v| *v != PROTOCOL_VERSION) {
+        return Err(Some(Bad::new(
+            ErrorCode::UnsupportedVersion,
+            format!("protocol version {v} is not supported; this daemon speaks {PROTOCOL_VERSION}"),
+            true,
+        )));
+    }
+    match req.op {
+        JsonOp::Status => Ok(Request::Status),
+        JsonOp::Hello => Ok(Request::Status),
+        JsonOp::Query => {
+            let id: Id = match req.id {
+                Some(id) => heapless::String::try_from(id.as_str()).map_err(|_| {
+                    Some(Bad::new(
+                        ErrorCode::Malformed,
+                        format!("id is over {MAX_ID} bytes"),
+                        false,
+                    ))
+                })?,
+                None => bounded(&format!(
+                    "j{}",
+                    server.json_ids.fetch_add(1, Ordering::Relaxed) + 1
+                )),
+            };
+            let body = req.text.unwrap_or_default();
+            let text = heapless::String::try_from(body.as_str()).map_err(|_| {
+                Some(Bad {
+                    msg: ErrorMsg::new(
+                        Some(id.clone()),
+                        ErrorCode::BadText,
+                        &format!("text is {} bytes; the limit is {MAX_TEXT}", body.len()),
+                    ),
+                    fatal: false,
+                })
+            })?;
+            Ok(Request::Query(Query {
+                id,
+                text,
+                deadline_ms: req.deadline_ms,
+                no_egress: req.no_egress,
+            }))
+        }
+    }
+}
+
+/// Runs one query through the pool. `None` when the client went away.
+async fn answer(
+    q: Query,
+    server: &Server,
+    gone: &CancellationToken,
+    received: Instant,
+) -> Option<Response> {
+    let err = |code, message: &str| {
+        Some(Response::Error(ErrorMsg::new(
+            Some(q.id.clone()),
+            code,
+            message,
+        )))
+    };
+    if q.text.trim().is_empty() {
+        return err(ErrorCode::BadText, "text is empty");
+    }
+    let limit = q
+        .deadline_ms
+        .map(|ms| Duration::from_millis(ms as u64))
+        .unwrap_or(server.api.request_timeout)
+        .min(server.api.request_timeout);
+    let deadline = received + limit;
+    let (reply, outcome) = oneshot::channel();
+    let job = Job {
+        text: q.text.to_string(),
+        no_egress: q.no_egress,
+        deadline: Some(deadline),
+        reply,
+    };
+    if server.pool.try_submit(job).is_err() {
+        return Some(Response::Busy { id: q.id.clone() });
+    }
+    let outcome = tokio::select! {
+        _ = gone.cancelled() => return None,
+        r = tokio::time::timeout_at(deadline.into(), outcome) => r,
+    };
+    let stats = server.pool.stats();
+    match outcome {
+        Ok(Ok(Outcome::Decided(d))) => {
+            let us = received.elapsed().as_micros() as u64;
+            stats.record_latency(us);
+            stats.answered.fetch_add(1, Ordering::Relaxed);
+            Some(Response::Decision(Box::new(DecisionMsg::from_decision(
+                q.id.clone(),
+                &d,
+                us,
+            ))))
+        }
+        Err(_) | Ok(Ok(Outcome::Expired)) => err(
+            ErrorCode::DeadlineExceeded,
+            &format!("no decision within {} ms", limit.as_millis()),
+        ),
+        Ok(Ok(Outcome::Failed(_))) => err(ErrorCode::Internal, "internal error"),
+        Ok(Err(_)) => err(ErrorCode::ShuttingDown, "the engine is stopping"),
+    }
+}

@@ -1,0 +1,359 @@
+//! `slmd bench`: encoder latency, end-to-end socket latency, model load
+//! time, daemon start-to-accepting time and RSS, and the same int8 file on
+//! the same token ids under ONNX Runtime in the same run.
+
+use crate::api::client::Client;
+use crate::api::proto::Response;
+use crate::engine::Engine;
+use crate::kb::Index;
+use crate::pipeline::Pipeline;
+use crate::workers::percentile;
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Fixed query set: typical technician sentences of 8–35 tokens.
+pub const QUERIES: &[&str] = &[
+    "P-101 vibration high after bearing swap",
+    "VFD-12 tripped on overcurrent fault F0001 during start",
+    "compressor CMP-2 discharge temp 110 C and rising, unit unloaded",
+    "AHU-3 not cooling, supply air 22 C, compressor short cycling",
+    "cellular router at lift station 4 offline since last night",
+    "how do I megger test a 415 V motor before re-energising",
+    "generator GEN-1 failed to start on weekly test, battery 11.2 V",
+    "PLC-4 in stop mode with red fault LED after power dip",
+    "pressure transmitter PT-203 stuck at 4 mA while line pressure is 6 bar",
+    "chiller CH-1 high head pressure trip on a hot afternoon",
+    "hyd power unit HPU-1 oil temp 68 C, pump whining",
+    "conveyor CV-3 belt tracking off to one side and rubbing the frame",
+    "UPS-2 on battery alarm although mains is present",
+    "solar inverter INV-7 isolation fault in the morning, clears by noon",
+    "mechanical seal on pump P-7 leaking about 10 drops a minute",
+    "ATS not transferring back to utility after the outage ended",
+    "ethernet switch port 7 link flapping, PLC comms dropping",
+    "breaker on MCC-1 feeder nuisance tripping when the chiller starts",
+    "rooftop unit belt squeal on start-up",
+    "level radar LT-5 reading jumps between 40 and 90 percent",
+];
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Timed runs per measurement (queries are cycled).
+    #[arg(long, default_value_t = 200)]
+    runs: usize,
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+    #[arg(long)]
+    kb_index: Option<PathBuf>,
+    /// Python with onnxruntime for the side-by-side run (default:
+    /// $SLMD_PYTHON, then models/.venv/bin/python, then python3).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Skip the ONNX Runtime comparison.
+    #[arg(long)]
+    no_ort: bool,
+}
+
+struct Lat {
+    p50: u64,
+    p95: u64,
+    mean: u64,
+}
+
+fn lat(mut v: Vec<u64>) -> Lat {
+    let mean = v.iter().sum::<u64>() / v.len().max(1) as u64;
+    Lat {
+        p50: percentile(&mut v, 50.0),
+        p95: percentile(&mut v, 95.0),
+        mean,
+    }
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+/// `VmRSS` and `VmHWM` of a process, in KiB.
+fn rss_kib(pid: &str) -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let cfg = crate::config::Config::default_config();
+    let model_dir = super::model_dir(args.model_dir.clone(), &cfg);
+    let kb_index = super::kb_index(args.kb_index.clone(), &cfg);
+    let runs = args.runs.max(20);
+    println!(
+        "slmd bench: {} queries, {runs} runs each, 1 inference thread",
+        QUERIES.len()
+    );
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_model()
+    );
+
+    // Load.
+    let t = Instant::now();
+    let engine = Engine::load(&model_dir)?;
+    let load = t.elapsed();
+    let m = engine.manifest();
+    println!(
+        "model: {} ({}), {}",
+        m.name,
+        m.quantization,
+        model_dir.display()
+    );
+    println!(
+        "model load (hash check + parse + optimise + first run): {:.0} ms",
+        load.as_secs_f64() * 1000.0
+    );
+
+    // Encoder alone.
+    let ids: Vec<Vec<u32>> = QUERIES
+        .iter()
+        .map(|q| engine.tokenize(q).map(|(ids, _)| ids))
+        .collect::<Result<_, _>>()?;
+    let tokens: Vec<usize> = ids.iter().map(Vec::len).collect();
+    println!(
+        "tokens per query: min {} / mean {:.1} / max {}",
+        tokens.iter().min().unwrap_or(&0),
+        tokens.iter().sum::<usize>() as f64 / tokens.len() as f64,
+        tokens.iter().max().unwrap_or(&0)
+    );
+    for i in ids.iter().take(5) {
+        engine.embed_ids(i)?;
+    }
+    let mut enc = Vec::with_capacity(runs);
+    for r in 0..runs {
+        let t = Instant::now();
+        engine.embed_ids(&ids[r % ids.len()])?;
+        enc.push(t.elapsed().as_micros() as u64);
+    }
+    let enc = lat(enc);
+    println!(
+        "tract encoder, 1 thread:   p50 {}  p95 {}  mean {}",
+        ms(enc.p50),
+        ms(enc.p95),
+        ms(enc.mean)
+    );
+
+    // End-to-end through a real socket server in this process.
+    let index = Index::load(&kb_index, engine.model_sha256())?;
+    let pipeline = Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k);
+    let e2e = end_to_end(pipeline, &cfg, runs)?;
+    println!(
+        "socket query -> decision:  p50 {}  p95 {}  mean {}  (p95 ratio to encoder p95: {:.2}x)",
+        ms(e2e.p50),
+        ms(e2e.p95),
+        ms(e2e.mean),
+        e2e.p95 as f64 / enc.p95.max(1) as f64
+    );
+
+    // A real daemon process: time to accepting, and its memory.
+    match daemon_figures(&model_dir, &kb_index) {
+        Ok((ready, rss, hwm)) => {
+            println!(
+                "daemon start -> socket answering Hello: {:.0} ms",
+                ready.as_secs_f64() * 1000.0
+            );
+            println!(
+                "daemon RSS after 40 queries: {:.1} MiB (peak {:.1} MiB)",
+                rss as f64 / 1024.0,
+                hwm as f64 / 1024.0
+            );
+        }
+        Err(e) => println!("daemon figures unavailable: {e:#}"),
+    }
+
+    // ONNX Runtime on the same file and token ids.
+    if !args.no_ort {
+        match ort(&args, &model_dir.join("model.onnx"), &ids, runs) {
+            Ok((version, o)) => {
+                println!(
+                    "onnxruntime {version}, 1 thread: p50 {}  p95 {}  mean {}",
+                    ms(o.p50),
+                    ms(o.p95),
+                    ms(o.mean)
+                );
+                println!(
+                    "ratio tract/ORT: p50 {:.2}x  p95 {:.2}x",
+                    enc.p50 as f64 / o.p50.max(1) as f64,
+                    enc.p95 as f64 / o.p95.max(1) as f64
+                );
+            }
+            Err(e) => println!("onnxruntime comparison unavailable: {e:#}"),
+        }
+    }
+    Ok(())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn end_to_end(pipeline: Pipeline, cfg: &crate::config::Config, runs: usize) -> anyhow::Result<Lat> {
+    use crate::api::server::{self, Server, ServerInfo};
+    use crate::workers::{Stats, WorkerPool};
+    use std::sync::Arc;
+    let dir = tempfile_dir()?;
+    let sock = dir.join("bench.sock");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let info = ServerInfo {
+            model: String::new(),
+            model_sha256: String::new(),
+            kb_procedures: 0,
+            kb_hash: String::new(),
+        };
+        let (pool, _workers) =
+            WorkerPool::start(Arc::new(pipeline), 1, 16, Arc::new(Stats::default()))?;
+        let server = Arc::new(Server::new(pool, cfg.api.clone(), info));
+        let listener = tokio::net::UnixListener::bind(&sock)?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(server::run(listener, server, stop.clone()));
+        let mut c = Client::connect(&sock, "bench", Duration::from_secs(30)).await?;
+        let mut v = Vec::with_capacity(runs);
+        for r in 0..runs + 5 {
+            let t = Instant::now();
+            match c.query("b", QUERIES[r % QUERIES.len()], false).await? {
+                Response::Decision(_) => {}
+                other => bail!("unexpected reply {other:?}"),
+            }
+            if r >= 5 {
+                v.push(t.elapsed().as_micros() as u64);
+            }
+        }
+        drop(c);
+        stop.cancel();
+        let _ = task.await;
+        Ok(lat(v))
+    })
+    .inspect(|_| {
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("slmd-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn daemon_figures(model_dir: &Path, kb_index: &Path) -> anyhow::Result<(Duration, u64, u64)> {
+    let dir = tempfile_dir()?;
+    let sock = dir.join("d.sock");
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["serve", "--socket"])
+        .arg(&sock)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("--model-dir")
+        .arg(model_dir)
+        .arg("--kb-index")
+        .arg(kb_index)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("spawning slmd serve")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        let ready = loop {
+            if let Ok(mut c) = Client::connect(&sock, "bench", Duration::from_secs(5)).await {
+                let ready = started.elapsed();
+                for r in 0..40 {
+                    c.query("d", QUERIES[r % QUERIES.len()], false).await?;
+                }
+                break ready;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("daemon not accepting after 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        let (rss, hwm) = rss_kib(&child.id().to_string()).context("reading /proc status")?;
+        Ok((ready, rss, hwm))
+    });
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn ort(
+    args: &BenchArgs,
+    model: &Path,
+    ids: &[Vec<u32>],
+    runs: usize,
+) -> anyhow::Result<(String, Lat)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("models/ort_bench.py");
+    let python = args
+        .python
+        .clone()
+        .or_else(|| std::env::var_os("SLMD_PYTHON").map(PathBuf::from))
+        .or_else(|| Some(root.join("models/.venv/bin/python")).filter(|p| p.exists()))
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let dir = tempfile_dir()?;
+    let tokens = dir.join("tokens.json");
+    std::fs::write(
+        &tokens,
+        serde_json::to_vec(&serde_json::json!({ "token_ids": ids, "runs": runs }))?,
+    )?;
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(model)
+        .arg(&tokens)
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("running {} {}", python.display(), script.display()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("parsing ort_bench output")?;
+    let get = |k: &str| {
+        v[k].as_f64()
+            .map(|x| x as u64)
+            .context(format!("missing {k}"))
+    };
+    Ok((
+        v["version"].as_str().unwrap_or("?").to_string(),
+        Lat {
+            p50: get("p50_us")?,
+            p95: get("p95_us")?,
+            mean: get("mean_us")?,
+        },
+    ))
+}

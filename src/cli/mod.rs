@@ -1,0 +1,45 @@
+//! The subcommands. `anyhow` lives here and in `main`, nowhere else.
+
+pub mod bench;
+pub mod client_cmds;
+pub mod kb;
+pub mod serve;
+
+use crate::config::Config;
+use std::path::{Path, PathBuf};
+
+/// Loads `--config FILE` or the embedded defaults.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default_config(),
+    })
+}
+
+/// Model directory: flag, then config, then bundled.
+pub fn model_dir(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
+    flag.or_else(|| cfg.model_dir.clone())
+        .unwrap_or_else(crate::paths::bundled_model_dir)
+}
+
+/// Index file: flag, then config, then bundled.
+pub fn kb_index(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
+    flag.or_else(|| cfg.kb_index.clone())
+        .unwrap_or_else(crate::paths::bundled_kb_index)
+}
+
+/// Socket: flag, then config, then the per-user default.
+pub fn socket(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
+    flag.or_else(|| cfg.socket.clone())
+        .unwrap_or_else(crate::paths::default_socket)
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the level (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

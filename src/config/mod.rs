@@ -1,0 +1,308 @@
+//! Configuration: a raw serde form read from TOML, validated into
+//! [`Config`]. The embedded default file documents every key.
+
+use crate::triage::TriageConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default configuration, with a comment on every key.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// A configuration that cannot be used; names the key and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("config {origin}: `{key}` {why}")]
+    Invalid {
+        origin: String,
+        key: &'static str,
+        why: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    paths: RawPaths,
+    engine: RawEngine,
+    api: RawApi,
+    triage: RawTriage,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    socket: String,
+    state_dir: String,
+    model_dir: String,
+    kb_index: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    threads: usize,
+    queue_depth: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    max_frame_bytes: usize,
+    max_connections: usize,
+    max_in_flight_per_connection: usize,
+    first_byte_timeout_ms: u64,
+    frame_timeout_ms: u64,
+    idle_timeout_ms: u64,
+    request_timeout_ms: u64,
+    socket_mode: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTriage {
+    top_k: usize,
+    similarity_floor: f32,
+    similarity_strong: f32,
+    local_threshold: f32,
+    vote_temperature: f32,
+    hazard_similarity: f32,
+    answer_steps: usize,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Explicit socket path; `None` picks the per-user default.
+    pub socket: Option<PathBuf>,
+    /// Explicit state directory; `None` picks the per-user default.
+    pub state_dir: Option<PathBuf>,
+    /// Explicit model directory; `None` uses the bundled model.
+    pub model_dir: Option<PathBuf>,
+    /// Explicit index file; `None` uses the bundled index.
+    pub kb_index: Option<PathBuf>,
+    pub engine: EngineConfig,
+    pub api: ApiConfig,
+    pub triage: TriageConfig,
+    pub top_k: usize,
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub threads: usize,
+    pub queue_depth: usize,
+}
+
+/// `[api]`.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub max_frame_bytes: usize,
+    pub max_connections: usize,
+    pub max_in_flight_per_connection: usize,
+    pub first_byte_timeout: Duration,
+    pub frame_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub request_timeout: Duration,
+    pub socket_mode: u32,
+}
+
+/// Recursively overlays `over` onto `base` (tables merge, values replace).
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+impl Config {
+    /// The built-in defaults.
+    pub fn default_config() -> Config {
+        Config::from_toml(DEFAULT_TOML, "defaults").expect("embedded defaults are valid")
+    }
+
+    /// Reads a file and overlays it on the defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses TOML text overlaid on the defaults and validates it.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let parse = |t: &str, origin: &str| {
+            t.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                origin: origin.to_string(),
+                message: e.message().to_string(),
+            })
+        };
+        let mut value = toml::Value::Table(parse(DEFAULT_TOML, "defaults")?);
+        merge(&mut value, toml::Value::Table(parse(text, origin)?));
+        let raw: Raw = value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: origin.to_string(),
+                message: e.message().to_string(),
+            })?;
+        Config::validate(raw, origin)
+    }
+
+    fn validate(raw: Raw, origin: &str) -> Result<Config, ConfigError> {
+        let bad = |key: &'static str, why: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            key,
+            why,
+        };
+        let path = |s: &str| (!s.trim().is_empty()).then(|| PathBuf::from(s));
+        let range = |key: &'static str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(bad(key, format!("is {v}; must be within {lo}..={hi}")))
+            }
+        };
+        let ms = |key: &'static str, v: u64| {
+            if (1..=3_600_000).contains(&v) {
+                Ok(Duration::from_millis(v))
+            } else {
+                Err(bad(key, format!("is {v}; must be 1..=3600000 ms")))
+            }
+        };
+        let unit = |key: &'static str, v: f32| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(bad(key, format!("is {v}; must be within 0..=1")))
+            }
+        };
+        let socket_mode = u32::from_str_radix(raw.api.socket_mode.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| {
+                bad(
+                    "api.socket_mode",
+                    format!(
+                        "{:?} is not an octal mode like \"0660\"",
+                        raw.api.socket_mode
+                    ),
+                )
+            })?;
+        let t = &raw.triage;
+        let triage = TriageConfig {
+            similarity_floor: unit("triage.similarity_floor", t.similarity_floor)?,
+            similarity_strong: unit("triage.similarity_strong", t.similarity_strong)?,
+            local_threshold: unit("triage.local_threshold", t.local_threshold)?,
+            vote_temperature: if t.vote_temperature > 0.0 && t.vote_temperature <= 10.0 {
+                t.vote_temperature
+            } else {
+                return Err(bad(
+                    "triage.vote_temperature",
+                    format!("is {}; must be in (0, 10]", t.vote_temperature),
+                ));
+            },
+            hazard_similarity: unit("triage.hazard_similarity", t.hazard_similarity)?,
+            answer_steps: range("triage.answer_steps", t.answer_steps, 1, 20)?,
+            max_fields: crate::limits::MAX_FIELDS,
+        };
+        if triage.similarity_strong <= triage.similarity_floor {
+            return Err(bad(
+                "triage.similarity_strong",
+                "must be above triage.similarity_floor".into(),
+            ));
+        }
+        Ok(Config {
+            socket: path(&raw.paths.socket),
+            state_dir: path(&raw.paths.state_dir),
+            model_dir: path(&raw.paths.model_dir),
+            kb_index: path(&raw.paths.kb_index),
+            engine: EngineConfig {
+                threads: range("engine.threads", raw.engine.threads, 1, 64)?,
+                queue_depth: range("engine.queue_depth", raw.engine.queue_depth, 1, 4096)?,
+            },
+            api: ApiConfig {
+                max_frame_bytes: range(
+                    "api.max_frame_bytes",
+                    raw.api.max_frame_bytes,
+                    1024,
+                    16 * 1024 * 1024,
+                )?,
+                max_connections: range("api.max_connections", raw.api.max_connections, 1, 65536)?,
+                max_in_flight_per_connection: range(
+                    "api.max_in_flight_per_connection",
+                    raw.api.max_in_flight_per_connection,
+                    1,
+                    1024,
+                )?,
+                first_byte_timeout: ms("api.first_byte_timeout_ms", raw.api.first_byte_timeout_ms)?,
+                frame_timeout: ms("api.frame_timeout_ms", raw.api.frame_timeout_ms)?,
+                idle_timeout: ms("api.idle_timeout_ms", raw.api.idle_timeout_ms)?,
+                request_timeout: ms("api.request_timeout_ms", raw.api.request_timeout_ms)?,
+                socket_mode,
+            },
+            top_k: range("triage.top_k", t.top_k, 1, 50)?,
+            triage,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_are_valid_and_documented() {
+        let c = Config::default_config();
+        assert_eq!(c.api.max_frame_bytes, crate::limits::DEFAULT_MAX_FRAME);
+        assert_eq!(c.api.socket_mode, 0o660);
+        assert!(c.socket.is_none());
+        // Every key line is preceded by a comment line.
+        let lines: Vec<&str> = DEFAULT_TOML.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.contains(" = ") {
+                assert!(lines[i - 1].starts_with('#'), "key without comment: {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_partial_file_overlays_the_defaults() {
+        let c = Config::from_toml("[engine]\nthreads = 2\n", "t.toml").unwrap();
+        assert_eq!(c.engine.threads, 2);
+        assert_eq!(c.engine.queue_depth, 16);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let e = Config::from_toml("[engine]\nthreads = 0\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("engine.threads"), "{e}");
+        let e = Config::from_toml("[api]\nsocket_mode = \"rw\"\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("api.socket_mode"), "{e}");
+        let e = Config::from_toml("[triage]\nlocal_threshold = 1.5\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("triage.local_threshold"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = Config::from_toml("[engine]\nthreadz = 2\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("threadz"), "{e}");
+    }
+}

@@ -1,0 +1,383 @@
+//! The on-device encoder: loads a model directory (manifest, tokenizer,
+//! int8 ONNX graph), verifies it, and turns text into a pooled, normalised
+//! embedding with tract.
+//!
+//! Pure computation: no sockets, no configuration beyond the manifest. The
+//! optimised plan is built once and shared; each call gets its own state, so
+//! one [`Engine`] serves any number of worker threads.
+
+mod manifest;
+
+pub use manifest::{Head, Inputs, Manifest, Outputs};
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokenizers::Tokenizer;
+use tract_onnx::prelude::*;
+
+/// What can go wrong loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("model manifest {path} is invalid: {reason}")]
+    Manifest { path: PathBuf, reason: String },
+    #[error(
+        "{path} does not match its manifest (sha256 {actual}, expected {expected}): \
+         the file is corrupt or belongs to another model"
+    )]
+    HashMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("tokenizer {path} cannot be loaded: {reason}")]
+    Tokenizer { path: PathBuf, reason: String },
+    #[error("model {path} cannot be loaded: {reason}")]
+    Model { path: PathBuf, reason: String },
+    #[error("tokenizing failed: {0}")]
+    Tokenize(String),
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// Result of encoding one text.
+#[derive(Debug, Clone)]
+pub struct Embedding {
+    /// The pooled, L2-normalised vector.
+    pub vector: Vec<f32>,
+    /// Tokens fed to the encoder (after truncation).
+    pub tokens: usize,
+    /// Whether the text was longer than the model's window.
+    pub truncated: bool,
+}
+
+/// A loaded, verified model ready to run.
+pub struct Engine {
+    manifest: Manifest,
+    tokenizer: Tokenizer,
+    plan: Arc<TypedRunnableModel>,
+    /// For each graph input slot, which tensor feeds it.
+    input_roles: Vec<InputRole>,
+    hidden_slot: usize,
+    model_sha256: String,
+    dir: PathBuf,
+    load_time: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputRole {
+    Ids,
+    Mask,
+    TypeIds,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model", &self.manifest.name)
+            .field("dir", &self.dir)
+            .field("model_sha256", &self.model_sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, EngineError> {
+    std::fs::read(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Lowercase hex sha256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Engine {
+    /// Loads `dir/manifest.toml`, checks every file's sha256, then loads the
+    /// tokenizer and builds one optimised tract plan with a symbolic sequence
+    /// length.
+    pub fn load(dir: &Path) -> Result<Engine, EngineError> {
+        let started = Instant::now();
+        let manifest_path = dir.join("manifest.toml");
+        let manifest = Self::read_manifest(&manifest_path)?;
+        let verified = Self::verify_files(dir, &manifest)?;
+
+        let tok_path = dir.join("tokenizer.json");
+        let tok_bytes = verified.get("tokenizer.json").expect("validated");
+        let mut tokenizer =
+            Tokenizer::from_bytes(tok_bytes).map_err(|e| EngineError::Tokenizer {
+                path: tok_path.clone(),
+                reason: e.to_string(),
+            })?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: manifest.max_seq_len,
+                ..Default::default()
+            }))
+            .map_err(|e| EngineError::Tokenizer {
+                path: tok_path,
+                reason: e.to_string(),
+            })?;
+
+        steer_kernels(&manifest);
+        let model_path = dir.join("model.onnx");
+        let model_bytes = verified.get("model.onnx").expect("validated");
+        let (plan, input_roles, hidden_slot) =
+            build_plan(model_bytes, &manifest).map_err(|e| EngineError::Model {
+                path: model_path.clone(),
+                reason: format!("{e:#}"),
+            })?;
+        let model_sha256 = manifest.files["model.onnx"].clone();
+        let engine = Engine {
+            manifest,
+            tokenizer,
+            plan,
+            input_roles,
+            hidden_slot,
+            model_sha256,
+            dir: dir.to_path_buf(),
+            load_time: Duration::ZERO,
+        };
+        // A first run catches graphs that load but cannot execute.
+        engine.embed("warm up").map_err(|e| EngineError::Model {
+            path: model_path,
+            reason: format!("test inference failed: {e}"),
+        })?;
+        Ok(Engine {
+            load_time: started.elapsed(),
+            ..engine
+        })
+    }
+
+    fn read_manifest(path: &Path) -> Result<Manifest, EngineError> {
+        let text = String::from_utf8(read(path)?).map_err(|_| EngineError::Manifest {
+            path: path.to_path_buf(),
+            reason: "not valid UTF-8".into(),
+        })?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| EngineError::Manifest {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        manifest
+            .validate()
+            .map_err(|reason| EngineError::Manifest {
+                path: path.to_path_buf(),
+                reason,
+            })?;
+        Ok(manifest)
+    }
+
+    /// Reads every file named by the manifest and checks its hash. Returns the
+    /// bytes of the files the engine needs so they are read once.
+    fn verify_files(
+        dir: &Path,
+        manifest: &Manifest,
+    ) -> Result<std::collections::HashMap<&'static str, Vec<u8>>, EngineError> {
+        let mut kept = std::collections::HashMap::new();
+        for (name, expected) in &manifest.files {
+            let path = dir.join(name);
+            let bytes = read(&path)?;
+            let actual = sha256_hex(&bytes);
+            if !actual.eq_ignore_ascii_case(expected) {
+                return Err(EngineError::HashMismatch {
+                    path,
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+            match name.as_str() {
+                "model.onnx" => {
+                    kept.insert("model.onnx", bytes);
+                }
+                "tokenizer.json" => {
+                    kept.insert("tokenizer.json", bytes);
+                }
+                _ => {}
+            }
+        }
+        Ok(kept)
+    }
+
+    /// The manifest this engine was loaded from.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// sha256 of `model.onnx`: the identity knowledge-base indexes are tied to.
+    pub fn model_sha256(&self) -> &str {
+        &self.model_sha256
+    }
+
+    /// The directory the model was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Time spent in [`Engine::load`], hashing and optimisation included.
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+
+    /// Width of the embedding.
+    pub fn dim(&self) -> usize {
+        self.manifest.embedding_dim
+    }
+
+    /// Token ids for a text, special tokens included, truncated to the window.
+    pub fn tokenize(&self, text: &str) -> Result<(Vec<u32>, bool), EngineError> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EngineError::Tokenize(e.to_string()))?;
+        let truncated = !enc.get_overflowing().is_empty();
+        Ok((enc.get_ids().to_vec(), truncated))
+    }
+
+    /// Tokenizes and encodes a text.
+    pub fn embed(&self, text: &str) -> Result<Embedding, EngineError> {
+        let (ids, truncated) = self.tokenize(text)?;
+        let vector = self.embed_ids(&ids)?;
+        Ok(Embedding {
+            vector,
+            tokens: ids.len(),
+            truncated,
+        })
+    }
+
+    /// Runs the encoder on token ids and returns the pooled embedding.
+    pub fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>, EngineError> {
+        if ids.is_empty() {
+            return Err(EngineError::Tokenize("no tokens".into()));
+        }
+        let s = ids.len();
+        let as_i64: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+        let mut inputs: TVec<TValue> = tvec!();
+        for role in &self.input_roles {
+            let t = match role {
+                InputRole::Ids => tract_ndarray::Array2::from_shape_vec((1, s), as_i64.clone()),
+                InputRole::Mask => Ok(tract_ndarray::Array2::from_elem((1, s), 1i64)),
+                InputRole::TypeIds => Ok(tract_ndarray::Array2::from_elem((1, s), 0i64)),
+            }
+            .map_err(|e| EngineError::Inference(e.to_string()))?;
+            inputs.push(Tensor::from(t).into());
+        }
+        let outputs = self
+            .plan
+            .run(inputs)
+            .map_err(|e| EngineError::Inference(format!("{e:#}")))?;
+        let hidden = outputs
+            .get(self.hidden_slot)
+            .ok_or_else(|| EngineError::Inference("missing hidden-state output".into()))?;
+        let view = hidden
+            .to_plain_array_view::<f32>()
+            .map_err(|e| EngineError::Inference(e.to_string()))?;
+        let dim = self.manifest.embedding_dim;
+        let shape = view.shape();
+        if shape.len() != 3 || shape[0] != 1 || shape[2] != dim {
+            return Err(EngineError::Inference(format!(
+                "hidden-state output has shape {shape:?}, expected [1, S, {dim}]"
+            )));
+        }
+        let mut pooled = vec![0f32; dim];
+        for row in view.outer_iter().next().expect("batch 1").outer_iter() {
+            for (acc, v) in pooled.iter_mut().zip(row.iter()) {
+                *acc += *v;
+            }
+        }
+        let n = shape[1].max(1) as f32;
+        pooled.iter_mut().for_each(|v| *v /= n);
+        if self.manifest.normalize {
+            normalize(&mut pooled);
+        }
+        if pooled.iter().any(|v| !v.is_finite()) {
+            return Err(EngineError::Inference("embedding is not finite".into()));
+        }
+        Ok(pooled)
+    }
+}
+
+/// Scales a vector to unit L2 norm (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// On x86_64, tract's AVX2 i8×i8→i32 matmul kernel runs an SSE-encoded
+/// load inside a VEX loop, and the resulting state-transition stalls make
+/// integer matmuls about 6× slower than its AVX kernel (measured in
+/// `models/README.md`). For integer-matmul graphs, prefer the AVX kernels
+/// unless the operator chose an ISA with `TRACT_CPU_ISA`. Kernel choice is
+/// fixed at the first optimisation, so this runs before any plan is built.
+fn steer_kernels(manifest: &Manifest) {
+    if cfg!(target_arch = "x86_64")
+        && manifest.quantization.starts_with("dynamic-int8")
+        && std::env::var_os("TRACT_CPU_ISA").is_none()
+    {
+        tract_onnx::prelude::tract_data::knobs::set_str("TRACT_CPU_ISA", "-avx2");
+    }
+}
+
+type BuiltPlan = (Arc<TypedRunnableModel>, Vec<InputRole>, usize);
+
+fn build_plan(bytes: &[u8], manifest: &Manifest) -> TractResult<BuiltPlan> {
+    let mut model = tract_onnx::onnx()
+        .with_ignore_value_info(true)
+        .with_ignore_output_shapes(true)
+        .model_for_read(&mut std::io::Cursor::new(bytes))?;
+    let seq = model.sym("S");
+    let mut roles = Vec::new();
+    for slot in 0..model.inputs.len() {
+        let name = model.node(model.inputs[slot].node).name.clone();
+        let role = if name == manifest.inputs.input_ids {
+            InputRole::Ids
+        } else if name == manifest.inputs.attention_mask {
+            InputRole::Mask
+        } else if Some(&name) == manifest.inputs.token_type_ids.as_ref() {
+            InputRole::TypeIds
+        } else {
+            anyhow::bail!("graph input {name:?} is not named in the manifest");
+        };
+        model.set_input_fact(slot, i64::fact([1.to_dim(), seq.to_dim()]).into())?;
+        roles.push(role);
+    }
+    if !roles.contains(&InputRole::Ids) {
+        anyhow::bail!("graph has no input named {:?}", manifest.inputs.input_ids);
+    }
+    let outputs = model.output_outlets()?.to_vec();
+    let hidden_slot = outputs
+        .iter()
+        .position(|o| {
+            model.node(o.node).name == manifest.outputs.hidden
+                || model
+                    .outlet_label(*o)
+                    .is_some_and(|l| l == manifest.outputs.hidden)
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!("graph has no output named {:?}", manifest.outputs.hidden)
+        })?;
+    let plan = model.into_optimized()?.into_runnable()?;
+    Ok((plan, roles, hidden_slot))
+}

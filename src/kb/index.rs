@@ -1,0 +1,227 @@
+//! The knowledge-base index: every procedure with the embeddings of its
+//! passages, tied to the model that made them.
+//!
+//! File layout: 8-byte magic `SLMDKB\0\x01`, the sha256 of the payload (32
+//! bytes), then the payload as postcard. A flipped bit anywhere fails the
+//! checksum; an index from another model is refused by hash.
+
+use super::doc::Procedure;
+use crate::engine::{Engine, EngineError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"SLMDKB\0\x01";
+/// Largest index file accepted; a real one is a few hundred KiB.
+const MAX_INDEX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why an index cannot be built, read or used.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a usable knowledge-base index: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "{path} was built by model {built_by} but the loaded model is {loaded}; \
+         rebuild it with `slmd kb build`"
+    )]
+    ModelMismatch {
+        path: PathBuf,
+        built_by: String,
+        loaded: String,
+    },
+    #[error("embedding procedure {id} failed: {source}")]
+    Embed {
+        id: String,
+        #[source]
+        source: EngineError,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Payload {
+    model_name: String,
+    model_sha256: String,
+    dim: u32,
+    docs: Vec<Procedure>,
+    /// For each embedded passage, the index of its procedure.
+    entry_doc: Vec<u32>,
+    /// Passage embeddings, row-major, `entry_doc.len() × dim`.
+    vectors: Vec<f32>,
+}
+
+/// A procedure found by a search, with its best passage score.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit<'a> {
+    pub doc: &'a Procedure,
+    /// Cosine similarity of the query to the closest passage of the procedure.
+    pub score: f32,
+}
+
+/// An in-memory knowledge-base index.
+#[derive(Debug, Clone)]
+pub struct Index {
+    payload: Payload,
+}
+
+impl Index {
+    /// Embeds every passage of every procedure with the engine.
+    pub fn build(engine: &Engine, docs: Vec<Procedure>) -> Result<Index, IndexError> {
+        let dim = engine.dim();
+        let mut entry_doc = Vec::new();
+        let mut vectors = Vec::new();
+        for (i, doc) in docs.iter().enumerate() {
+            for passage in doc.passages() {
+                let e = engine.embed(&passage).map_err(|source| IndexError::Embed {
+                    id: doc.id.clone(),
+                    source,
+                })?;
+                entry_doc.push(i as u32);
+                vectors.extend_from_slice(&e.vector);
+            }
+        }
+        Ok(Index {
+            payload: Payload {
+                model_name: engine.manifest().name.clone(),
+                model_sha256: engine.model_sha256().to_string(),
+                dim: dim as u32,
+                docs,
+                entry_doc,
+                vectors,
+            },
+        })
+    }
+
+    /// Writes the index atomically (temp file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), IndexError> {
+        let io = |source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let body = postcard::to_allocvec(&self.payload).map_err(|e| IndexError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("cannot encode: {e}"),
+        })?;
+        let mut bytes = Vec::with_capacity(40 + body.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&Sha256::digest(&body));
+        bytes.extend_from_slice(&body);
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads an index and checks it was built by the model with
+    /// `model_sha256`.
+    pub fn load(path: &Path, model_sha256: &str) -> Result<Index, IndexError> {
+        let corrupt = |reason: String| IndexError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let io = |source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > MAX_INDEX_BYTES {
+            return Err(corrupt(format!(
+                "{len} bytes is over the {MAX_INDEX_BYTES}-byte limit"
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        if bytes.len() < 40 || &bytes[..8] != MAGIC {
+            return Err(corrupt("wrong magic number or truncated header".into()));
+        }
+        let body = &bytes[40..];
+        if Sha256::digest(body).as_slice() != &bytes[8..40] {
+            return Err(corrupt(
+                "checksum mismatch (truncated or corrupted file)".into(),
+            ));
+        }
+        let payload: Payload =
+            postcard::from_bytes(body).map_err(|e| corrupt(format!("cannot decode: {e}")))?;
+        let n = payload.entry_doc.len();
+        if payload.dim == 0
+            || payload.vectors.len() != n * payload.dim as usize
+            || payload
+                .entry_doc
+                .iter()
+                .any(|&d| d as usize >= payload.docs.len())
+        {
+            return Err(corrupt("inconsistent sizes".into()));
+        }
+        if !payload.model_sha256.eq_ignore_ascii_case(model_sha256) {
+            return Err(IndexError::ModelMismatch {
+                path: path.to_path_buf(),
+                built_by: format!("{} ({})", payload.model_name, short(&payload.model_sha256)),
+                loaded: short(model_sha256).to_string(),
+            });
+        }
+        Ok(Index { payload })
+    }
+
+    /// The procedures in the index.
+    pub fn docs(&self) -> &[Procedure] {
+        &self.payload.docs
+    }
+
+    /// sha256 of the model that built the index.
+    pub fn model_sha256(&self) -> &str {
+        &self.payload.model_sha256
+    }
+
+    /// Number of embedded passages.
+    pub fn passages(&self) -> usize {
+        self.payload.entry_doc.len()
+    }
+
+    /// A short fingerprint of the indexed content, for status reports.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for d in &self.payload.docs {
+            h.update(d.source_sha256.as_bytes());
+        }
+        hex::encode(&h.finalize()[..6])
+    }
+
+    /// The `k` procedures closest to a normalised query vector, best first,
+    /// each scored by its closest passage.
+    pub fn search(&self, query: &[f32], k: usize) -> Vec<Hit<'_>> {
+        let dim = self.payload.dim as usize;
+        if query.len() != dim || k == 0 {
+            return Vec::new();
+        }
+        let mut best = vec![f32::NEG_INFINITY; self.payload.docs.len()];
+        for (row, &doc) in self
+            .payload
+            .vectors
+            .chunks_exact(dim)
+            .zip(&self.payload.entry_doc)
+        {
+            let s: f32 = row.iter().zip(query).map(|(a, b)| a * b).sum();
+            let slot = &mut best[doc as usize];
+            if s > *slot {
+                *slot = s;
+            }
+        }
+        let mut ranked: Vec<(usize, f32)> = best.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked
+            .into_iter()
+            .take(k)
+            .map(|(i, score)| Hit {
+                doc: &self.payload.docs[i],
+                score,
+            })
+            .collect()
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

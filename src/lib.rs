@@ -1,0 +1,30 @@
+//! slmd: a small-language-model daemon for field-service equipment on
+//! embedded Linux. It triages technicians' queries and fault reports
+//! locally with an int8 encoder run by tract, grounded in an on-device
+//! knowledge base of approved procedures.
+//!
+//! # Layout
+//! - [`labels`]: the taxonomy's category, urgency, route and safety labels.
+//! - [`limits`]: every protocol size limit, in one place.
+//! - [`config`]: TOML configuration, embedded defaults, validation.
+//! - [`paths`]: bundled model and index, per-user socket and state paths.
+//! - [`engine`]: loads and verifies a model directory; text → embedding.
+//! - [`kb`]: procedures (Markdown + TOML front matter), the index, search.
+//! - [`triage`]: pure rules and retrieval vote → a decision with reasons.
+//! - [`pipeline`]: engine + index + triage, shared by daemon and CLI.
+//! - [`workers`]: inference threads behind a bounded queue.
+//! - [`api`]: socket wire types, framing, server and client.
+//! - [`cli`]: the subcommands.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod kb;
+pub mod labels;
+pub mod limits;
+pub mod paths;
+pub mod pipeline;
+pub mod triage;
+pub mod workers;

@@ -1,0 +1,31 @@
+//! Every hard size limit of the protocol, in one place.
+
+/// Protocol version spoken by this build.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Longest query text, in bytes of UTF-8.
+pub const MAX_TEXT: usize = 2048;
+/// Longest request id.
+pub const MAX_ID: usize = 64;
+/// Longest client or server name in a Hello.
+pub const MAX_AGENT: usize = 64;
+/// Longest answer text.
+pub const MAX_ANSWER: usize = 2048;
+/// Most sources cited by one decision.
+pub const MAX_SOURCES: usize = 5;
+/// Longest source title.
+pub const MAX_TITLE: usize = 128;
+/// Most extracted fields in one decision.
+pub const MAX_FIELDS: usize = 16;
+/// Longest field value or unit.
+pub const MAX_FIELD: usize = 32;
+/// Most reasons in one decision.
+pub const MAX_REASONS: usize = 16;
+/// Longest reason detail.
+pub const MAX_DETAIL: usize = 160;
+/// Longest error message.
+pub const MAX_MESSAGE: usize = 256;
+/// Longest short label (hashes, versions, reason codes).
+pub const MAX_LABEL: usize = 64;
+/// Default and largest frame size: a length prefix above this is refused
+/// before a byte of the body is read.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;

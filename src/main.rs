@@ -1,0 +1,274 @@
+#![forbid(unsafe_code)]
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use slmd::cli::{self, client_cmds, serve::ServeOptions};
+use slmd::config::DEFAULT_TOML;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+/// slmd: on-device triage of field-service queries, grounded in approved procedures.
+#[derive(Parser)]
+#[command(name = "slmd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon on the local socket.
+    Serve(ServeArgs),
+    /// Ask the daemon one question.
+    Ask {
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The text must not leave the device.
+        #[arg(long)]
+        no_egress: bool,
+        /// The query (words are joined with spaces).
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// Triage JSON lines {"id": …, "text": …} from stdin, one result line each.
+    Triage {
+        /// Read JSON lines (the only input format).
+        #[arg(long, required = true)]
+        jsonl: bool,
+        #[arg(long, conflicts_with = "in_process")]
+        socket: Option<PathBuf>,
+        /// Run the daemon's pipeline in this process instead of asking a daemon.
+        #[arg(long)]
+        in_process: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Knowledge-base index tools.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+    /// Model tools.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Print or check configuration.
+    Config {
+        /// Print the default configuration with a comment on every key.
+        #[arg(long)]
+        default: bool,
+        /// Validate a configuration file.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+    /// Measure encoder, end-to-end and load figures (and ONNX Runtime's, side by side).
+    Bench(slmd::cli::bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// Where the model and index come from (default: bundled).
+#[derive(Args, Clone)]
+struct DataArgs {
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+    #[arg(long)]
+    kb_index: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Embed the procedures and write the index.
+    Build {
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        #[arg(long)]
+        kb_dir: Option<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the index matches the model and the procedures.
+    Check {
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        #[arg(long)]
+        kb_dir: Option<PathBuf>,
+        #[arg(long)]
+        index: Option<PathBuf>,
+    },
+    /// Show the nearest procedures for a text.
+    Search {
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        #[arg(long)]
+        index: Option<PathBuf>,
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        text: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Verify hashes, load the model and print its manifest summary.
+    Verify {
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rt = if cores <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores.min(4))
+            .enable_all()
+            .build()
+    };
+    rt.context("cannot start the async runtime")
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    cli::init_logging();
+    match cli.command {
+        Command::Serve(a) => {
+            let config = cli::load_config(a.config.as_deref().or(a.data.config.as_deref()))?;
+            let opts = ServeOptions {
+                socket: cli::socket(a.socket, &config),
+                state_dir: a
+                    .state_dir
+                    .or_else(|| config.state_dir.clone())
+                    .unwrap_or_else(slmd::paths::default_state_dir),
+                model_dir: cli::model_dir(a.data.model_dir, &config),
+                kb_index: cli::kb_index(a.data.kb_index, &config),
+                config,
+            };
+            runtime()?.block_on(cli::serve::serve(opts, CancellationToken::new(), true))
+        }
+        Command::Ask {
+            socket,
+            json,
+            no_egress,
+            text,
+        } => {
+            let socket = cli::socket(socket, &slmd::config::Config::default_config());
+            runtime()?.block_on(client_cmds::ask(&socket, &text.join(" "), json, no_egress))
+        }
+        Command::Triage {
+            jsonl: _,
+            socket,
+            in_process,
+            data,
+        } => {
+            let config = cli::load_config(data.config.as_deref())?;
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::stdout().lock();
+            if in_process {
+                let pipeline = slmd::pipeline::Pipeline::load(
+                    &cli::model_dir(data.model_dir, &config),
+                    &cli::kb_index(data.kb_index, &config),
+                    config.triage.clone(),
+                    config.top_k,
+                )?;
+                runtime()?.block_on(client_cmds::triage_jsonl(
+                    client_cmds::Backend::InProcess(&pipeline),
+                    stdin,
+                    stdout,
+                ))
+            } else {
+                let socket = cli::socket(socket, &config);
+                runtime()?.block_on(client_cmds::triage_jsonl(
+                    client_cmds::Backend::Socket(&socket),
+                    stdin,
+                    stdout,
+                ))
+            }
+        }
+        Command::Kb { command } => {
+            let cfg = slmd::config::Config::default_config();
+            match command {
+                KbCommand::Build {
+                    model_dir,
+                    kb_dir,
+                    out,
+                } => cli::kb::build(
+                    &cli::model_dir(model_dir, &cfg),
+                    &kb_dir.unwrap_or_else(slmd::paths::bundled_kb_dir),
+                    &out.unwrap_or_else(slmd::paths::bundled_kb_index),
+                ),
+                KbCommand::Check {
+                    model_dir,
+                    kb_dir,
+                    index,
+                } => cli::kb::check(
+                    &cli::model_dir(model_dir, &cfg),
+                    &kb_dir.unwrap_or_else(slmd::paths::bundled_kb_dir),
+                    &cli::kb_index(index, &cfg),
+                ),
+                KbCommand::Search {
+                    model_dir,
+                    index,
+                    k,
+                    text,
+                } => cli::kb::search(
+                    &cli::model_dir(model_dir, &cfg),
+                    &cli::kb_index(index, &cfg),
+                    &text.join(" "),
+                    k,
+                ),
+            }
+        }
+        Command::Model {
+            command: ModelCommand::Verify { model_dir },
+        } => {
+            let dir = cli::model_dir(model_dir, &slmd::config::Config::default_config());
+            let e = slmd::engine::Engine::load(&dir)?;
+            let m = e.manifest();
+            println!(
+                "{}: {} v{} ({}), dim {}, max {} tokens, model sha256 {}, loaded in {} ms",
+                dir.display(),
+                m.name,
+                m.version,
+                m.quantization,
+                m.embedding_dim,
+                m.max_seq_len,
+                e.model_sha256(),
+                e.load_time().as_millis()
+            );
+            Ok(())
+        }
+        Command::Config { default, check } => {
+            if let Some(path) = check {
+                slmd::config::Config::from_file(&path)?;
+                println!("{}: valid", path.display());
+            } else if default {
+                print!("{DEFAULT_TOML}");
+            } else {
+                anyhow::bail!("say --default to print the defaults, or --check FILE");
+            }
+            Ok(())
+        }
+        Command::Bench(args) => slmd::cli::bench::run(args),
+    }
+}
