@@ -1,0 +1,128 @@
+//! Corrupt, mismatched and stale artifacts give clear errors naming the file.
+
+mod common;
+
+use slmd::engine::{Engine, EngineError};
+use slmd::kb::{self, Index, IndexError};
+use std::path::Path;
+
+fn copy_model(to: &Path) {
+    for f in [
+        "manifest.toml",
+        "model.onnx",
+        "tokenizer.json",
+        "reference.json",
+    ] {
+        std::fs::copy(common::model_dir().join(f), to.join(f)).unwrap();
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_the_model_is_caught_by_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_model(dir.path());
+    let path = dir.path().join("model.onnx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&path, bytes).unwrap();
+    let err = Engine::load(dir.path()).unwrap_err();
+    assert!(matches!(err, EngineError::HashMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("model.onnx"), "{err}");
+}
+
+#[test]
+fn a_truncated_model_with_a_matching_hash_fails_to_load_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_model(dir.path());
+    let path = dir.path().join("model.onnx");
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = &bytes[..bytes.len() / 3];
+    std::fs::write(&path, cut).unwrap();
+    // Re-sign it so only the parser can notice.
+    let manifest = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
+    let old = slmd::engine::sha256_hex(&bytes);
+    let new = slmd::engine::sha256_hex(cut);
+    std::fs::write(
+        dir.path().join("manifest.toml"),
+        manifest.replace(&old, &new),
+    )
+    .unwrap();
+    let err = Engine::load(dir.path()).unwrap_err();
+    assert!(matches!(err, EngineError::Model { .. }), "{err}");
+    assert!(err.to_string().contains("model.onnx"), "{err}");
+}
+
+#[test]
+fn a_missing_tokenizer_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_model(dir.path());
+    std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
+    let err = Engine::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("tokenizer.json"), "{err}");
+}
+
+#[test]
+fn a_broken_manifest_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_model(dir.path());
+    std::fs::write(dir.path().join("manifest.toml"), "name = 3\n").unwrap();
+    let err = Engine::load(dir.path()).unwrap_err();
+    assert!(matches!(err, EngineError::Manifest { .. }), "{err}");
+    assert!(err.to_string().contains("manifest.toml"), "{err}");
+}
+
+#[test]
+fn an_index_built_by_another_model_is_refused() {
+    let other = "0".repeat(64);
+    let err = Index::load(&common::kb_index(), &other).unwrap_err();
+    assert!(matches!(err, IndexError::ModelMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("slmd kb build"), "{err}");
+}
+
+#[test]
+fn a_corrupt_index_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.slmkb");
+    let mut bytes = std::fs::read(common::kb_index()).unwrap();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let sha = common::pipeline().engine().model_sha256().to_string();
+    let err = Index::load(&path, &sha).unwrap_err();
+    assert!(matches!(err, IndexError::Corrupt { .. }), "{err}");
+    std::fs::write(&path, b"not an index").unwrap();
+    assert!(matches!(
+        Index::load(&path, &sha),
+        Err(IndexError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn the_committed_index_is_current_with_the_procedures() {
+    let docs = kb::load_dir(&common::root().join("kb/procedures")).unwrap();
+    assert!(docs.len() >= 30, "{} procedures", docs.len());
+    let p = common::pipeline();
+    let indexed = p.index().docs();
+    assert_eq!(docs.len(), indexed.len(), "run `slmd kb build`");
+    for d in &docs {
+        assert!(
+            indexed
+                .iter()
+                .any(|i| i.id == d.id && i.source_sha256 == d.source_sha256),
+            "{} changed since the index was built: run `slmd kb build`",
+            d.id
+        );
+    }
+}
+
+#[test]
+fn the_knowledge_base_covers_every_category() {
+    let docs = kb::load_dir(&common::root().join("kb/procedures")).unwrap();
+    for c in slmd::labels::Category::ALL {
+        assert!(
+            docs.iter().any(|d| d.category == *c),
+            "no procedure for {c}"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Shared test helpers: the real bundled model and index, an in-process
+//! server on a temp socket, and the real binary.
+#![allow(dead_code)]
+
+use slmd::api::server::{self, Server, ServerInfo};
+use slmd::config::Config;
+use slmd::pipeline::Pipeline;
+use slmd::workers::{Stats, WorkerPool};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn model_dir() -> PathBuf {
+    root().join("models").join(slmd::paths::MODEL_NAME)
+}
+
+pub fn kb_index() -> PathBuf {
+    root().join("kb/index.slmkb")
+}
+
+/// The bundled pipeline, loaded once per test binary.
+pub fn pipeline() -> Arc<Pipeline> {
+    static P: OnceLock<Arc<Pipeline>> = OnceLock::new();
+    P.get_or_init(|| {
+        let cfg = Config::default_config();
+        Arc::new(
+            Pipeline::load(&model_dir(), &kb_index(), cfg.triage.clone(), cfg.top_k)
+                .expect("bundled model and index load"),
+        )
+    })
+    .clone()
+}
+
+/// A server running in this process on a temp socket.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+    pub stop: CancellationToken,
+    pub server: Arc<Server>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with the defaults overlaid by `overrides` (TOML).
+    pub async fn start(overrides: &str) -> TestServer {
+        let cfg = Config::from_toml(overrides, "test").expect("test config");
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("slmd.sock");
+        let p = pipeline();
+        let info = ServerInfo {
+            model: p.engine().manifest().name.clone(),
+            model_sha256: p.engine().model_sha256().to_string(),
+            kb_procedures: p.index().docs().len() as u32,
+            kb_hash: p.index().content_hash(),
+        };
+        let (pool, _workers) = WorkerPool::start(
+            p,
+            cfg.engine.threads,
+            cfg.engine.queue_depth,
+            Arc::new(Stats::default()),
+        )
+        .unwrap();
+        let server = Arc::new(Server::new(pool, cfg.api.clone(), info));
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(server::run(listener, server.clone(), stop.clone()));
+        TestServer {
+            dir,
+            sock,
+            stop,
+            server,
+            task: Some(task),
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+}
+
+/// A command for the real `slmd` binary. Under emulation, set
+/// `SLMD_TEST_RUNNER` (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu") so
+/// the binary is started through it.
+pub fn slmd() -> Command {
+    let bin = env!("CARGO_BIN_EXE_slmd");
+    match std::env::var("SLMD_TEST_RUNNER")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+    {
+        Some(runner) => {
+            let mut parts = runner.split_whitespace();
+            let mut c = Command::new(parts.next().unwrap());
+            c.args(parts).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    }
+}
+
+/// A running `slmd serve` process, killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub sock: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    pub fn spawn(extra: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("d.sock");
+        let child = slmd()
+            .arg("serve")
+            .arg("--socket")
+            .arg(&sock)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn slmd serve");
+        let d = Daemon { child, sock, dir };
+        d.wait_ready(Duration::from_secs(120));
+        d
+    }
+
+    fn wait_ready(&self, limit: Duration) {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if std::os::unix::net::UnixStream::connect(&self.sock).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "daemon not accepting on {} after {limit:?}",
+            self.sock.display()
+        );
+    }
+
+    pub fn sock(&self) -> &Path {
+        &self.sock
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
