@@ -72,8 +72,6 @@ enum Command {
 #[derive(Args)]
 struct ServeArgs {
     #[arg(long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
     socket: Option<PathBuf>,
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -153,7 +151,7 @@ fn main() -> anyhow::Result<()> {
     cli::init_logging();
     match cli.command {
         Command::Serve(a) => {
-            let config = cli::load_config(a.config.as_deref().or(a.data.config.as_deref()))?;
+            let config = cli::load_config(a.data.config.as_deref())?;
             let opts = ServeOptions {
                 socket: cli::socket(a.socket, &config),
                 state_dir: a

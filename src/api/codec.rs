@@ -204,7 +204,7 @@ mod tests {
             read_line(&mut r, 64, T, T).await,
             Err(FrameError::Closed)
         ));
-        let long = vec![b'x'; 100];
+        let long = [b'x'; 100];
         let mut r = BufReader::new(&long[..]);
         assert!(matches!(
             read_line(&mut r, 64, T, T).await,

@@ -16,6 +16,9 @@ pub type Id = HString<MAX_ID>;
 pub type Text = HString<MAX_TEXT>;
 
 /// Client → daemon.
+// Queries are stored inline on purpose: the message is bounded, and a
+// request lives only while it is decoded and queued.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
     /// Must be the first frame of a postcard connection.

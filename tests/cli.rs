@@ -1,0 +1,205 @@
+//! The real `slmd` binary: `serve` on a temp socket, `ask`, `triage` over
+//! the socket and in-process, `config`, and a clean stop on SIGTERM.
+
+mod common;
+
+use common::{slmd, Daemon};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run slmd");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn triage_lines(args: &[&str], input: &str) -> Vec<serde_json::Value> {
+    let mut child = slmd()
+        .arg("triage")
+        .arg("--jsonl")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const INPUT: &str = concat!(
+    "{\"id\": \"a\", \"text\": \"P-101 vibration high after bearing swap\"}\n",
+    "not json at all\n",
+    "{\"id\": 7, \"text\": \"smell of gas near the boiler, everyone is calm\"}\n",
+    "{\"id\": \"c\", \"text\": \"cellular router at the pump station offline since last night\"}\n",
+);
+
+#[test]
+fn serve_ask_triage_and_stop() {
+    let d = Daemon::spawn(&[]);
+    let sock = d.sock().to_str().unwrap().to_string();
+
+    // Readable answer citing a procedure.
+    let text = run_ok(slmd().args([
+        "ask",
+        "--socket",
+        &sock,
+        "P-101 vibration high after bearing swap",
+    ]));
+    assert!(text.contains("route: local"), "{text}");
+    assert!(
+        text.contains("sources:") && text.contains("PUMP-001"),
+        "{text}"
+    );
+
+    // JSON with the documented keys.
+    let json = run_ok(slmd().args([
+        "ask",
+        "--socket",
+        &sock,
+        "--json",
+        "VFD-12 tripped on overcurrent F0001",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for key in [
+        "id",
+        "category",
+        "urgency",
+        "route",
+        "confidence",
+        "answer",
+        "sources",
+        "fields",
+        "reasons",
+        "latency_us",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {json}");
+    }
+    assert_eq!(v["category"], "electrical");
+
+    // Socket and in-process triage agree line by line; a bad line gets an error object.
+    let via_socket = triage_lines(&["--socket", &sock], INPUT);
+    let in_process = triage_lines(&["--in-process"], INPUT);
+    assert_eq!(via_socket.len(), 4);
+    assert_eq!(via_socket[1]["error"]["code"], "malformed");
+    assert_eq!(via_socket[2]["id"], 7);
+    assert_eq!(via_socket[2]["urgency"], "critical");
+    assert_eq!(via_socket[2]["route"], "human");
+    assert_eq!(via_socket[3]["category"], "network");
+    for (s, p) in via_socket.iter().zip(&in_process) {
+        for key in ["id", "category", "urgency", "route", "sources", "error"] {
+            assert_eq!(s.get(key), p.get(key), "{key}: {s} vs {p}");
+        }
+    }
+
+    // SIGTERM: graceful exit, socket removed.
+    let mut d = d;
+    let pid = d.child.id().to_string();
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    let status = d.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!d.sock.exists(), "socket file left behind");
+}
+
+#[test]
+fn ask_without_a_daemon_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("none.sock");
+    let out = slmd()
+        .args(["ask", "--socket"])
+        .arg(&sock)
+        .arg("hello")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("slmd serve"), "{err}");
+}
+
+#[test]
+fn serve_refuses_an_index_built_by_another_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // Another model: the same graph plus an unknown protobuf field, so the
+    // bytes (and hash) differ while the file still loads.
+    let model = dir.path().join("other-model");
+    std::fs::create_dir(&model).unwrap();
+    for f in [
+        "manifest.toml",
+        "model.onnx",
+        "tokenizer.json",
+        "reference.json",
+    ] {
+        std::fs::copy(common::model_dir().join(f), model.join(f)).unwrap();
+    }
+    let mut bytes = std::fs::read(model.join("model.onnx")).unwrap();
+    let old = slmd::engine::sha256_hex(&bytes);
+    bytes.extend_from_slice(&[0xa0, 0x06, 0x01]); // field 100, varint 1
+    std::fs::write(model.join("model.onnx"), &bytes).unwrap();
+    let manifest = std::fs::read_to_string(model.join("manifest.toml")).unwrap();
+    let manifest = manifest.replace(&old, &slmd::engine::sha256_hex(&bytes));
+    std::fs::write(model.join("manifest.toml"), manifest).unwrap();
+
+    let other_index = dir.path().join("other.slmkb");
+    run_ok(
+        slmd()
+            .args(["kb", "build", "--model-dir"])
+            .arg(&model)
+            .arg("--out")
+            .arg(&other_index),
+    );
+
+    let out = slmd()
+        .args(["serve", "--socket"])
+        .arg(dir.path().join("s.sock"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--kb-index")
+        .arg(&other_index)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("other.slmkb") && err.contains("slmd kb build"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_default_prints_valid_documented_toml() {
+    let text = run_ok(slmd().args(["config", "--default"]));
+    assert!(text.contains("[engine]") && text.contains("# "));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, &text).unwrap();
+    run_ok(slmd().args(["config", "--check"]).arg(&path));
+    std::fs::write(&path, "[engine]\nthreads = 0\n").unwrap();
+    let out = slmd()
+        .args(["config", "--check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("engine.threads"));
+}
