@@ -159,11 +159,19 @@ fn serve_refuses_an_index_built_by_another_model() {
     let manifest = manifest.replace(&old, &slmd::engine::sha256_hex(&bytes));
     std::fs::write(model.join("manifest.toml"), manifest).unwrap();
 
+    // Two procedures are enough for a real index (and quick under emulation).
+    let kb = dir.path().join("kb");
+    std::fs::create_dir(&kb).unwrap();
+    for f in ["pump-001.md", "haz-001.md"] {
+        std::fs::copy(common::root().join("kb/procedures").join(f), kb.join(f)).unwrap();
+    }
     let other_index = dir.path().join("other.slmkb");
     run_ok(
         slmd()
             .args(["kb", "build", "--model-dir"])
             .arg(&model)
+            .arg("--kb-dir")
+            .arg(&kb)
             .arg("--out")
             .arg(&other_index),
     );
