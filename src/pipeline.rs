@@ -30,12 +30,11 @@ impl Pipeline {
     pub fn load(
         model_dir: &Path,
         index_path: &Path,
-        triage: TriageConfig,
-        top_k: usize,
+        cfg: &crate::config::Config,
     ) -> Result<Pipeline, LoadError> {
-        let engine = Engine::load(model_dir)?;
+        let engine = Engine::load_with(model_dir, &cfg.engine.options())?;
         let index = Index::load(index_path, engine.model_sha256())?;
-        Ok(Pipeline::new(engine, index, triage, top_k))
+        Ok(Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k))
     }
 
     pub fn new(engine: Engine, index: Index, triage: TriageConfig, top_k: usize) -> Pipeline {

@@ -33,14 +33,10 @@ pub async fn serve(
     std::fs::create_dir_all(&opts.state_dir)
         .with_context(|| format!("cannot create state directory {}", opts.state_dir.display()))?;
 
-    let (model_dir, kb_index, triage, top_k) = (
-        opts.model_dir.clone(),
-        opts.kb_index.clone(),
-        cfg.triage.clone(),
-        cfg.top_k,
-    );
+    let (model_dir, kb_index, load_cfg) =
+        (opts.model_dir.clone(), opts.kb_index.clone(), cfg.clone());
     let pipeline =
-        tokio::task::spawn_blocking(move || Pipeline::load(&model_dir, &kb_index, triage, top_k))
+        tokio::task::spawn_blocking(move || Pipeline::load(&model_dir, &kb_index, &load_cfg))
             .await
             .context("model loading task failed")??;
     let pipeline = Arc::new(pipeline);

@@ -51,6 +51,7 @@ struct RawPaths {
 struct RawEngine {
     threads: usize,
     queue_depth: usize,
+    f16_weights: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +101,16 @@ pub struct Config {
 pub struct EngineConfig {
     pub threads: usize,
     pub queue_depth: usize,
+    pub f16_weights: bool,
+}
+
+impl EngineConfig {
+    /// The engine's own options.
+    pub fn options(&self) -> crate::engine::EngineOptions {
+        crate::engine::EngineOptions {
+            f16_weights: self.f16_weights,
+        }
+    }
 }
 
 /// `[api]`.
@@ -237,6 +248,7 @@ impl Config {
             engine: EngineConfig {
                 threads: range("engine.threads", raw.engine.threads, 1, 64)?,
                 queue_depth: range("engine.queue_depth", raw.engine.queue_depth, 1, 4096)?,
+                f16_weights: raw.engine.f16_weights,
             },
             api: ApiConfig {
                 max_frame_bytes: range(

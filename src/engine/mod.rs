@@ -58,6 +58,22 @@ pub struct Embedding {
     pub truncated: bool,
 }
 
+/// How the engine lays out a model in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Keep matmul weights as f16 (half the memory); the kernels widen them
+    /// to f32 as they load them, so results stay within f16 rounding of the
+    /// f32 weights. Int8 weights are dequantized at load time, so this is
+    /// where their memory saving is kept.
+    pub f16_weights: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { f16_weights: true }
+    }
+}
+
 /// A loaded, verified model ready to run.
 pub struct Engine {
     manifest: Manifest,
@@ -105,6 +121,11 @@ impl Engine {
     /// tokenizer and builds one optimised tract plan with a symbolic sequence
     /// length.
     pub fn load(dir: &Path) -> Result<Engine, EngineError> {
+        Engine::load_with(dir, &EngineOptions::default())
+    }
+
+    /// [`Engine::load`] with explicit options.
+    pub fn load_with(dir: &Path, opts: &EngineOptions) -> Result<Engine, EngineError> {
         let started = Instant::now();
         let manifest_path = dir.join("manifest.toml");
         let manifest = Self::read_manifest(&manifest_path)?;
@@ -132,7 +153,7 @@ impl Engine {
         let model_path = dir.join("model.onnx");
         let model_bytes = verified.get("model.onnx").expect("validated");
         let (plan, input_roles, hidden_slot) =
-            build_plan(model_bytes, &manifest).map_err(|e| EngineError::Model {
+            build_plan(model_bytes, &manifest, opts).map_err(|e| EngineError::Model {
                 path: model_path.clone(),
                 reason: format!("{e:#}"),
             })?;
@@ -342,7 +363,7 @@ fn steer_kernels(manifest: &Manifest) {
 
 type BuiltPlan = (Arc<TypedRunnableModel>, Vec<InputRole>, usize);
 
-fn build_plan(bytes: &[u8], manifest: &Manifest) -> TractResult<BuiltPlan> {
+fn build_plan(bytes: &[u8], manifest: &Manifest, opts: &EngineOptions) -> TractResult<BuiltPlan> {
     let mut model = tract_onnx::onnx()
         .with_ignore_value_info(true)
         .with_ignore_output_shapes(true)
@@ -378,6 +399,41 @@ fn build_plan(bytes: &[u8], manifest: &Manifest) -> TractResult<BuiltPlan> {
         .ok_or_else(|| {
             anyhow::anyhow!("graph has no output named {:?}", manifest.outputs.hidden)
         })?;
-    let plan = model.into_optimized()?.into_runnable()?;
+    let mut typed = model.into_typed()?.into_decluttered()?;
+    if opts.f16_weights {
+        let n = weights_to_f16(&mut typed)?;
+        tracing::debug!(matrices = n, "matmul weights kept as f16");
+    }
+    let plan = typed.into_optimized()?.into_runnable()?;
     Ok((plan, roles, hidden_slot))
+}
+
+/// Stores every large constant f32 matrix that only feeds matmuls as f16;
+/// the matmul kernels widen it to f32 as they load it.
+fn weights_to_f16(model: &mut TypedModel) -> TractResult<usize> {
+    use tract_onnx::tract_core::ops::einsum::EinSum;
+    use tract_onnx::tract_core::ops::konst::Const;
+    let mut converted = 0;
+    for id in 0..model.nodes.len() {
+        let node = &model.nodes[id];
+        let Some(k) = node.op_as::<Const>() else {
+            continue;
+        };
+        let t = k.val();
+        let succ = &node.outputs[0].successors;
+        if t.datum_type() != f32::datum_type()
+            || t.rank() != 2
+            || t.len() < 16 * 1024
+            || succ.is_empty()
+            || !succ.iter().all(|s| model.nodes[s.node].op_is::<EinSum>())
+        {
+            continue;
+        }
+        let half = Arc::new(t.cast_to::<f16>()?.into_owned());
+        let node = &mut model.nodes[id];
+        node.outputs[0].fact = TypedFact::try_from(half.clone())?;
+        node.op = Box::new(Const::new(half)?);
+        converted += 1;
+    }
+    Ok(converted)
 }

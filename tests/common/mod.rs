@@ -30,8 +30,7 @@ pub fn pipeline() -> Arc<Pipeline> {
     P.get_or_init(|| {
         let cfg = Config::default_config();
         Arc::new(
-            Pipeline::load(&model_dir(), &kb_index(), cfg.triage.clone(), cfg.top_k)
-                .expect("bundled model and index load"),
+            Pipeline::load(&model_dir(), &kb_index(), &cfg).expect("bundled model and index load"),
         )
     })
     .clone()
