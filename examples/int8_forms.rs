@@ -55,17 +55,6 @@ fn embed(plan: &Arc<TypedRunnableModel>, ids: &[u32]) -> TractResult<Vec<f32>> {
     Ok(pooled)
 }
 
-fn hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 fn main() -> TractResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     anyhow::ensure!(
@@ -95,7 +84,7 @@ fn main() -> TractResult<()> {
     }
     let p50 = slmd::workers::percentile(&mut lat, 50.0);
     let p95 = slmd::workers::percentile(&mut lat, 95.0);
-    let hwm = hwm_kib();
+    let hwm = slmd::cli::bench::rss_kib("self").map_or(0, |(_, hwm)| hwm);
     let (mut mean_cos, mut min_cos) = (f32::NAN, f32::NAN);
     if let Some(reference) = args.get(2) {
         let r = load(reference)?;

@@ -25,6 +25,19 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
+/// Waits up to `idle` for the next byte without consuming it.
+async fn wait_first_byte<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    idle: Duration,
+) -> Result<(), FrameError> {
+    match timeout(idle, r.fill_buf()).await {
+        Err(_) => Err(FrameError::Idle(idle)),
+        Ok(Err(e)) => Err(e.into()),
+        Ok(Ok([])) => Err(FrameError::Closed),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
 /// Reads one length-prefixed frame. `idle` bounds the wait for its first
 /// byte, `whole` the time from its first byte to its last.
 pub async fn read_frame<R: AsyncBufRead + Unpin>(
@@ -33,12 +46,7 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
     idle: Duration,
     whole: Duration,
 ) -> Result<Vec<u8>, FrameError> {
-    match timeout(idle, r.fill_buf()).await {
-        Err(_) => return Err(FrameError::Idle(idle)),
-        Ok(Err(e)) => return Err(e.into()),
-        Ok(Ok([])) => return Err(FrameError::Closed),
-        Ok(Ok(_)) => {}
-    }
+    wait_first_byte(r, idle).await?;
     let body = async {
         let mut len = [0u8; 4];
         r.read_exact(&mut len)
@@ -70,12 +78,7 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(
     idle: Duration,
     whole: Duration,
 ) -> Result<Vec<u8>, FrameError> {
-    match timeout(idle, r.fill_buf()).await {
-        Err(_) => return Err(FrameError::Idle(idle)),
-        Ok(Err(e)) => return Err(e.into()),
-        Ok(Ok([])) => return Err(FrameError::Closed),
-        Ok(Ok(_)) => {}
-    }
+    wait_first_byte(r, idle).await?;
     let line = async {
         let mut line = Vec::new();
         loop {

@@ -74,8 +74,8 @@ fn ms(us: u64) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
 }
 
-/// `VmRSS` and `VmHWM` of a process, in KiB.
-fn rss_kib(pid: &str) -> Option<(u64, u64)> {
+/// `VmRSS` and `VmHWM` of a process (`"self"` for this one), in KiB.
+pub fn rss_kib(pid: &str) -> Option<(u64, u64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         s.lines()
