@@ -4,23 +4,11 @@ mod common;
 
 use slmd::engine::{Engine, EngineError};
 use slmd::kb::{self, Index, IndexError};
-use std::path::Path;
-
-fn copy_model(to: &Path) {
-    for f in [
-        "manifest.toml",
-        "model.onnx",
-        "tokenizer.json",
-        "reference.json",
-    ] {
-        std::fs::copy(common::model_dir().join(f), to.join(f)).unwrap();
-    }
-}
 
 #[test]
 fn a_flipped_byte_in_the_model_is_caught_by_its_hash() {
     let dir = tempfile::tempdir().unwrap();
-    copy_model(dir.path());
+    common::copy_model(dir.path());
     let path = dir.path().join("model.onnx");
     let mut bytes = std::fs::read(&path).unwrap();
     let mid = bytes.len() / 2;
@@ -34,20 +22,11 @@ fn a_flipped_byte_in_the_model_is_caught_by_its_hash() {
 #[test]
 fn a_truncated_model_with_a_matching_hash_fails_to_load_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
-    copy_model(dir.path());
+    common::copy_model(dir.path());
     let path = dir.path().join("model.onnx");
     let bytes = std::fs::read(&path).unwrap();
-    let cut = &bytes[..bytes.len() / 3];
-    std::fs::write(&path, cut).unwrap();
-    // Re-sign it so only the parser can notice.
-    let manifest = std::fs::read_to_string(dir.path().join("manifest.toml")).unwrap();
-    let old = slmd::engine::sha256_hex(&bytes);
-    let new = slmd::engine::sha256_hex(cut);
-    std::fs::write(
-        dir.path().join("manifest.toml"),
-        manifest.replace(&old, &new),
-    )
-    .unwrap();
+    // Cut short but re-signed, so only the parser can notice.
+    common::replace_model(dir.path(), &bytes[..bytes.len() / 3]);
     let err = Engine::load(dir.path()).unwrap_err();
     assert!(matches!(err, EngineError::Model { .. }), "{err}");
     assert!(err.to_string().contains("model.onnx"), "{err}");
@@ -56,7 +35,7 @@ fn a_truncated_model_with_a_matching_hash_fails_to_load_with_its_name() {
 #[test]
 fn a_missing_tokenizer_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    copy_model(dir.path());
+    common::copy_model(dir.path());
     std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
     let err = Engine::load(dir.path()).unwrap_err();
     assert!(err.to_string().contains("tokenizer.json"), "{err}");
@@ -65,7 +44,7 @@ fn a_missing_tokenizer_is_named() {
 #[test]
 fn a_broken_manifest_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    copy_model(dir.path());
+    common::copy_model(dir.path());
     std::fs::write(dir.path().join("manifest.toml"), "name = 3\n").unwrap();
     let err = Engine::load(dir.path()).unwrap_err();
     assert!(matches!(err, EngineError::Manifest { .. }), "{err}");

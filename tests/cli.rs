@@ -143,21 +143,10 @@ fn serve_refuses_an_index_built_by_another_model() {
     // bytes (and hash) differ while the file still loads.
     let model = dir.path().join("other-model");
     std::fs::create_dir(&model).unwrap();
-    for f in [
-        "manifest.toml",
-        "model.onnx",
-        "tokenizer.json",
-        "reference.json",
-    ] {
-        std::fs::copy(common::model_dir().join(f), model.join(f)).unwrap();
-    }
+    common::copy_model(&model);
     let mut bytes = std::fs::read(model.join("model.onnx")).unwrap();
-    let old = slmd::engine::sha256_hex(&bytes);
     bytes.extend_from_slice(&[0xa0, 0x06, 0x01]); // field 100, varint 1
-    std::fs::write(model.join("model.onnx"), &bytes).unwrap();
-    let manifest = std::fs::read_to_string(model.join("manifest.toml")).unwrap();
-    let manifest = manifest.replace(&old, &slmd::engine::sha256_hex(&bytes));
-    std::fs::write(model.join("manifest.toml"), manifest).unwrap();
+    common::replace_model(&model, &bytes);
 
     // Two procedures are enough for a real index (and quick under emulation).
     let kb = dir.path().join("kb");

@@ -9,7 +9,6 @@ use slmd::api::client::Client;
 use slmd::api::codec;
 use slmd::api::proto::{bounded, ErrorCode, Hello, Query, Request, Response};
 use slmd::labels::{Category, Route};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -443,6 +442,5 @@ async fn shutdown_finishes_queries_in_flight() {
     assert_eq!(s.server.status().answered, 1);
     let stats = s.server.status();
     assert_eq!(stats.errors, 0);
-    let _ = Ordering::Relaxed;
     s.shutdown().await;
 }

@@ -24,6 +24,29 @@ pub fn kb_index() -> PathBuf {
     root().join("kb/index.slmkb")
 }
 
+/// Copies the bundled model directory's files into `to`.
+pub fn copy_model(to: &Path) {
+    for f in [
+        "manifest.toml",
+        "model.onnx",
+        "tokenizer.json",
+        "reference.json",
+    ] {
+        std::fs::copy(model_dir().join(f), to.join(f)).unwrap();
+    }
+}
+
+/// Replaces `model.onnx` in a copied model directory and re-signs its
+/// manifest, so only the loader can notice what changed.
+pub fn replace_model(dir: &Path, bytes: &[u8]) {
+    let path = dir.join("model.onnx");
+    let old = slmd::engine::sha256_hex(&std::fs::read(&path).unwrap());
+    std::fs::write(&path, bytes).unwrap();
+    let manifest = std::fs::read_to_string(dir.join("manifest.toml")).unwrap();
+    let manifest = manifest.replace(&old, &slmd::engine::sha256_hex(bytes));
+    std::fs::write(dir.join("manifest.toml"), manifest).unwrap();
+}
+
 /// The bundled pipeline, loaded once per test binary.
 pub fn pipeline() -> Arc<Pipeline> {
     static P: OnceLock<Arc<Pipeline>> = OnceLock::new();
