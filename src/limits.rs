@@ -24,6 +24,9 @@ pub const MAX_REASONS: usize = 16;
 pub const MAX_DETAIL: usize = 160;
 /// Longest error message.
 pub const MAX_MESSAGE: usize = 256;
+/// Longest procedure text returned by `Procedure` (the knowledge base's
+/// procedures are at most 70 lines).
+pub const MAX_PROCEDURE: usize = 12 * 1024;
 /// Longest short label (hashes, versions, reason codes).
 pub const MAX_LABEL: usize = 64;
 /// Default and largest frame size: a length prefix above this is refused

@@ -73,6 +73,7 @@ pub fn percentile<T: Copy + Ord + Into<u64>>(v: &mut [T], p: f64) -> u64 {
 pub struct WorkerPool {
     tx: crossbeam_channel::Sender<Job>,
     stats: Arc<Stats>,
+    pipeline: Arc<Pipeline>,
 }
 
 impl WorkerPool {
@@ -98,7 +99,14 @@ impl WorkerPool {
                 })?;
             handles.push(handle);
         }
-        Ok((WorkerPool { tx, stats }, handles))
+        Ok((
+            WorkerPool {
+                tx,
+                stats,
+                pipeline,
+            },
+            handles,
+        ))
     }
 
     /// Queues a job, or gives it back when the queue is full.
@@ -112,6 +120,11 @@ impl WorkerPool {
     /// Jobs waiting for a worker.
     pub fn queued(&self) -> usize {
         self.tx.len()
+    }
+
+    /// The pipeline the workers run (read-only: the index, the model).
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
     }
 
     pub fn stats(&self) -> &Arc<Stats> {

@@ -118,6 +118,54 @@ async fn json_client_gets_json_lines() {
 }
 
 #[tokio::test]
+async fn procedure_text_is_served_by_id_in_both_framings() {
+    let s = TestServer::start("").await;
+    let mut c = client(&s).await;
+    let p = match c
+        .call(&Request::Procedure {
+            id: bounded("haz-001"),
+        })
+        .await
+        .unwrap()
+    {
+        Response::Procedure(p) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(p.id.as_str(), "HAZ-001");
+    assert_eq!(p.safety, slmd::labels::Safety::Danger);
+    // Immediate actions come before the steps.
+    let first = p.text.find("IMMEDIATE ACTIONS").expect("immediate actions");
+    assert!(first < p.text.find("STEPS").expect("steps"), "{}", p.text);
+    match c
+        .call(&Request::Procedure {
+            id: bounded("NOPE-999"),
+        })
+        .await
+        .unwrap()
+    {
+        Response::Error(e) => {
+            assert_eq!(e.code, ErrorCode::NotFound);
+            assert_eq!(e.id.as_deref(), Some("NOPE-999"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let mut st = BufReader::new(UnixStream::connect(&s.sock).await.unwrap());
+    let v = json_line(
+        &mut st,
+        b"{\"op\":\"procedure\",\"procedure\":\"PUMP-001\"}\n",
+    )
+    .await;
+    assert_eq!(v["type"], "procedure");
+    assert_eq!(v["id"], "PUMP-001");
+    assert!(v["text"].as_str().unwrap().contains("STEPS"));
+    let v = json_line(&mut st, b"{\"op\":\"procedure\"}\n").await;
+    assert_eq!(v["type"], "error");
+    assert_eq!(v["code"], "not_found");
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn concurrent_clients_each_get_their_own_answers() {
     let s = TestServer::start("[engine]\nthreads = 2\n").await;
     let mut tasks = Vec::new();

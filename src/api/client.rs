@@ -117,3 +117,47 @@ impl Client {
         .await
     }
 }
+
+/// The receiving half of a split [`Client`].
+#[derive(Debug)]
+pub struct ClientReader {
+    rd: BufReader<OwnedReadHalf>,
+    frame_timeout: Duration,
+}
+
+/// The sending half of a split [`Client`].
+#[derive(Debug)]
+pub struct ClientWriter {
+    wr: OwnedWriteHalf,
+}
+
+impl Client {
+    /// Splits the connection so that one task can wait for replies (and,
+    /// later, update frames) while another sends requests.
+    pub fn into_split(self) -> (ClientReader, ClientWriter) {
+        (
+            ClientReader {
+                rd: self.rd,
+                frame_timeout: self.timeout,
+            },
+            ClientWriter { wr: self.wr },
+        )
+    }
+}
+
+impl ClientReader {
+    /// Waits up to `idle` for the next frame to start, then reads it whole.
+    pub async fn recv(&mut self, idle: Duration) -> Result<Response, ClientError> {
+        let body =
+            codec::read_frame(&mut self.rd, DEFAULT_MAX_FRAME, idle, self.frame_timeout).await?;
+        Ok(postcard::from_bytes(&body)?)
+    }
+}
+
+impl ClientWriter {
+    /// Sends one request.
+    pub async fn send(&mut self, req: &Request) -> Result<(), ClientError> {
+        codec::write_frame(&mut self.wr, req).await?;
+        Ok(())
+    }
+}

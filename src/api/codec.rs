@@ -2,7 +2,7 @@
 //! newline-delimited JSON. Limits and deadlines are enforced here, before
 //! a body is read or memory reserved for it.
 
-use super::proto::{DecisionMsg, ErrorMsg, Hello, Id, Response, StatusMsg};
+use super::proto::{DecisionMsg, ErrorMsg, Hello, Id, ProcedureMsg, Response, StatusMsg};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -144,6 +144,7 @@ pub enum JsonResponse<'a> {
     Busy { id: &'a Id },
     Error(&'a ErrorMsg),
     Status(&'a StatusMsg),
+    Procedure(&'a ProcedureMsg),
 }
 
 impl<'a> From<&'a Response> for JsonResponse<'a> {
@@ -154,6 +155,7 @@ impl<'a> From<&'a Response> for JsonResponse<'a> {
             Response::Busy { id } => JsonResponse::Busy { id },
             Response::Error(e) => JsonResponse::Error(e),
             Response::Status(s) => JsonResponse::Status(s),
+            Response::Procedure(p) => JsonResponse::Procedure(p),
         }
     }
 }

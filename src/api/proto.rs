@@ -6,7 +6,7 @@
 //! decoding fails instead. Postcard encodes enums by variant index, so new
 //! variants are only ever appended.
 
-use crate::labels::{Category, Route, Urgency};
+use crate::labels::{Category, Route, Safety, Urgency};
 use crate::limits::*;
 use crate::triage::{Decision, FieldKind};
 use heapless::{String as HString, Vec as HVec};
@@ -27,6 +27,8 @@ pub enum Request {
     Query(Query),
     /// Ask for the daemon's status.
     Status,
+    /// Ask for the full text of a knowledge-base procedure, by id.
+    Procedure { id: Id },
 }
 
 /// Daemon → client.
@@ -42,6 +44,8 @@ pub enum Response {
     Error(ErrorMsg),
     /// Reply to `Status`.
     Status(StatusMsg),
+    /// Reply to `Procedure`.
+    Procedure(Box<ProcedureMsg>),
 }
 
 /// First frame each way.
@@ -131,6 +135,8 @@ pub enum ErrorCode {
     ShuttingDown,
     /// Something failed inside the daemon (details are in its log).
     Internal,
+    /// No such procedure in the knowledge base.
+    NotFound,
 }
 
 /// An error reply.
@@ -158,6 +164,44 @@ pub struct StatusMsg {
     pub errors: u64,
     pub p50_us: u64,
     pub p95_us: u64,
+    /// State of the MQTT uplink.
+    pub uplink: Uplink,
+    /// Escalations stored on the device and not yet acknowledged upstream.
+    pub outbox_depth: u32,
+}
+
+/// State of the daemon's MQTT uplink, as reported in `Status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Uplink {
+    /// No broker configured: the daemon runs offline.
+    Off,
+    /// A broker is configured and the session is not up.
+    Connecting,
+    /// The MQTT session is up.
+    Connected,
+}
+
+impl Uplink {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Uplink::Off => "off",
+            Uplink::Connecting => "connecting",
+            Uplink::Connected => "connected",
+        }
+    }
+}
+
+/// A knowledge-base procedure, as plain text for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcedureMsg {
+    pub id: Id,
+    pub title: HString<MAX_TITLE>,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub safety: Safety,
+    /// The procedure's sections, rendered as plain text.
+    pub text: HString<MAX_PROCEDURE>,
 }
 
 /// Copies as much of `s` as fits, cutting at a character boundary.
@@ -177,6 +221,20 @@ impl ErrorMsg {
             id,
             code,
             message: bounded(message),
+        }
+    }
+}
+
+impl ProcedureMsg {
+    /// A knowledge-base procedure for display.
+    pub fn from_procedure(d: &crate::kb::Procedure) -> ProcedureMsg {
+        ProcedureMsg {
+            id: bounded(&d.id),
+            title: bounded(&d.title),
+            category: d.category,
+            urgency: d.urgency,
+            safety: d.safety,
+            text: bounded(&d.to_text()),
         }
     }
 }

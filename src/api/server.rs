@@ -7,7 +7,8 @@
 
 use super::codec::{self, FrameError};
 use super::proto::{
-    bounded, DecisionMsg, ErrorCode, ErrorMsg, Hello, Id, Query, Request, Response, StatusMsg,
+    bounded, DecisionMsg, ErrorCode, ErrorMsg, Hello, Id, ProcedureMsg, Query, Request, Response,
+    StatusMsg, Uplink,
 };
 use crate::config::ApiConfig;
 use crate::limits::{MAX_ID, MAX_TEXT, PROTOCOL_VERSION};
@@ -100,6 +101,21 @@ impl Server {
             errors: s.errors.load(Ordering::Relaxed),
             p50_us: p50,
             p95_us: p95,
+            uplink: Uplink::Off,
+            outbox_depth: 0,
+        }
+    }
+
+    /// A knowledge-base procedure by id, or a `NotFound` error.
+    pub fn procedure(&self, id: &str) -> Response {
+        let docs = self.pool.pipeline().index().docs();
+        match docs.iter().find(|d| d.id.eq_ignore_ascii_case(id)) {
+            Some(d) => Response::Procedure(Box::new(ProcedureMsg::from_procedure(d))),
+            None => Response::Error(ErrorMsg::new(
+                Some(bounded(id)),
+                ErrorCode::NotFound,
+                &format!("no procedure {id:?} in the knowledge base"),
+            )),
         }
     }
 }
@@ -312,6 +328,9 @@ async fn read_loop(
             Ok(Request::Status) => {
                 let _ = tx.send(Response::Status(server.status())).await;
             }
+            Ok(Request::Procedure { id }) => {
+                let _ = tx.send(server.procedure(&id)).await;
+            }
             Ok(Request::Hello(_)) => {
                 let msg = ErrorMsg::new(None, ErrorCode::Malformed, "Hello was already exchanged");
                 let _ = tx.send(Response::Error(msg)).await;
@@ -411,6 +430,8 @@ struct JsonRequest {
     id: Option<String>,
     text: Option<String>,
     deadline_ms: Option<u32>,
+    /// Procedure id, for `op: "procedure"`.
+    procedure: Option<String>,
     #[serde(default)]
     no_egress: bool,
 }
@@ -422,6 +443,7 @@ enum JsonOp {
     Query,
     Status,
     Hello,
+    Procedure,
 }
 
 async fn read_json(
@@ -459,6 +481,17 @@ async fn read_json(
     match req.op {
         JsonOp::Status => Ok(Request::Status),
         JsonOp::Hello => Ok(Request::Status),
+        JsonOp::Procedure => {
+            let want = req.procedure.unwrap_or_default();
+            let id = heapless::String::try_from(want.as_str()).map_err(|_| {
+                Some(Bad::new(
+                    ErrorCode::Malformed,
+                    format!("procedure is over {MAX_ID} bytes"),
+                    false,
+                ))
+            })?;
+            Ok(Request::Procedure { id })
+        }
         JsonOp::Query => {
             let id: Id = match req.id {
                 Some(id) => heapless::String::try_from(id.as_str()).map_err(|_| {

@@ -56,6 +56,36 @@ struct FrontMatter {
 const MAX_DOC_BYTES: u64 = 64 * 1024;
 
 impl Procedure {
+    /// The procedure as plain text for a screen: summary, immediate actions
+    /// (first, when present), steps, safety notes and when to escalate.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let _ = writeln!(s, "{}", self.summary);
+        let list = |s: &mut String, head: &str, items: &[String], numbered: bool| {
+            if items.is_empty() {
+                return;
+            }
+            let _ = writeln!(s, "\n{head}");
+            for (i, item) in items.iter().enumerate() {
+                if numbered {
+                    let _ = writeln!(s, "{}. {item}", i + 1);
+                } else {
+                    let _ = writeln!(s, "- {item}");
+                }
+            }
+        };
+        list(&mut s, "IMMEDIATE ACTIONS", &self.immediate_actions, true);
+        list(&mut s, "STEPS", &self.steps, true);
+        if !self.safety_notes.is_empty() {
+            // The notes are kept as one paragraph; bullets start at " - ".
+            let notes = self.safety_notes.replace(" - ", "\n- ");
+            let _ = writeln!(s, "\nSAFETY\n{notes}");
+        }
+        list(&mut s, "ESCALATE WHEN", &self.escalate_when, false);
+        s
+    }
+
     /// Parses one procedure from its text. `path` only names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Procedure, DocError> {
         let invalid = |reason: String| DocError::Invalid {
