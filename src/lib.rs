@@ -14,6 +14,7 @@
 //! - [`pipeline`]: engine + index + triage, shared by daemon and CLI.
 //! - [`workers`]: inference threads behind a bounded queue.
 //! - [`api`]: socket wire types, framing, server and client.
+//! - [`tui`]: the technicians' terminal UI, a client of the socket.
 //! - [`cli`]: the subcommands.
 #![forbid(unsafe_code)]
 
@@ -27,4 +28,5 @@ pub mod limits;
 pub mod paths;
 pub mod pipeline;
 pub mod triage;
+pub mod tui;
 pub mod workers;

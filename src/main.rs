@@ -81,6 +81,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
     },
+    /// Full-screen terminal UI for technicians (a client of the daemon).
+    Tui {
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
     /// Measure encoder, end-to-end and load figures (and ONNX Runtime's, side by side).
     Bench(slmd::cli::bench::BenchArgs),
 }
@@ -165,6 +170,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn main() -> anyhow::Result<()> {
     pin_mmap_threshold();
     let cli = Cli::parse();
+    if let Command::Tui { socket } = cli.command {
+        // No log lines on stderr: they would scribble over the screen.
+        let socket = cli::socket(socket, &slmd::config::Config::default_config());
+        return slmd::tui::run(socket);
+    }
     cli::init_logging();
     match cli.command {
         Command::Serve(a) => {
@@ -284,5 +294,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => slmd::cli::bench::run(args),
+        Command::Tui { .. } => unreachable!("handled before logging starts"),
     }
 }

@@ -128,6 +128,19 @@ pub fn slmd() -> Command {
     }
 }
 
+/// The shell words that start the real binary (with the runner, if any),
+/// for tools such as tmux that take a command line.
+pub fn slmd_shell_words() -> String {
+    let bin = env!("CARGO_BIN_EXE_slmd");
+    match std::env::var("SLMD_TEST_RUNNER")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+    {
+        Some(runner) => format!("{} {bin}", runner.trim()),
+        None => bin.to_string(),
+    }
+}
+
 /// A running `slmd serve` process, killed on drop.
 pub struct Daemon {
     pub child: Child,
@@ -139,6 +152,12 @@ impl Daemon {
     pub fn spawn(extra: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("d.sock");
+        Daemon::spawn_on(dir, sock, extra)
+    }
+
+    /// Starts the daemon on a chosen socket path; `dir` holds its state and
+    /// is removed on drop.
+    pub fn spawn_on(dir: tempfile::TempDir, sock: PathBuf, extra: &[&str]) -> Daemon {
         let child = slmd()
             .arg("serve")
             .arg("--socket")
