@@ -11,6 +11,8 @@
 //! - [`engine`]: loads and verifies a model directory; text → embedding.
 //! - [`kb`]: procedures (Markdown + TOML front matter), the index, search.
 //! - [`triage`]: pure rules and retrieval vote → a decision with reasons.
+//! - [`policy`]: the routing rules (local / escalate / human), pure.
+//! - [`eval`]: quality metrics over a labelled set (`slmd eval`).
 //! - [`pipeline`]: engine + index + triage, shared by daemon and CLI.
 //! - [`workers`]: inference threads behind a bounded queue.
 //! - [`api`]: socket wire types, framing, server and client.
@@ -22,11 +24,13 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod eval;
 pub mod kb;
 pub mod labels;
 pub mod limits;
 pub mod paths;
 pub mod pipeline;
+pub mod policy;
 pub mod triage;
 pub mod tui;
 pub mod workers;

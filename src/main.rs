@@ -81,6 +81,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
     },
+    /// Run the daemon's pipeline over labelled JSON lines and print quality metrics.
+    Eval {
+        /// Lines of {text, category, urgency, in_scope, expect_route}.
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Full-screen terminal UI for technicians (a client of the daemon).
     Tui {
         #[arg(long)]
@@ -294,6 +304,15 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => slmd::cli::bench::run(args),
+        Command::Eval { file, json, data } => {
+            let config = cli::load_config(data.config.as_deref())?;
+            let pipeline = slmd::pipeline::Pipeline::load(
+                &cli::model_dir(data.model_dir, &config),
+                &cli::kb_index(data.kb_index, &config),
+                &config,
+            )?;
+            cli::eval::run(&pipeline, &file, json, config.triage.similarity_floor)
+        }
         Command::Tui { .. } => unreachable!("handled before logging starts"),
     }
 }

@@ -61,6 +61,8 @@ impl Pipeline {
         let opts = RequestOptions {
             no_egress,
             truncated: e.truncated,
+            // No uplink yet: escalations are kept on the device.
+            ..RequestOptions::default()
         };
         Ok(triage::triage(text, &hits, opts, &self.triage))
     }

@@ -200,3 +200,49 @@ fn config_default_prints_valid_documented_toml() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("engine.threads"));
 }
+
+#[test]
+fn eval_reports_the_metrics_on_a_labelled_file() {
+    let file = common::root().join("tests/fixtures/eval_small.jsonl");
+    let out = run_ok(slmd().arg("eval").arg(&file).arg("--json"));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["items"], 6);
+    assert_eq!(r["critical_items"], 1);
+    assert_eq!(r["critical_recall"], 1.0, "{r}");
+    assert_eq!(r["schema_validity"], 1.0, "{r}");
+    assert_eq!(r["out_of_scope_local"], 0, "{r}");
+    for key in [
+        "task_success",
+        "local_coverage",
+        "escalation_rate",
+        "human_rate",
+        "grounded_rate",
+        "ece",
+    ] {
+        let v = r[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert!(r["category"]["macro_f1"].as_f64().unwrap() > 0.0);
+    assert!(r["p95_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap());
+    assert_eq!(r["risk_coverage"].as_array().unwrap().len(), 10);
+    // The text form carries the same figures.
+    let text = run_ok(slmd().arg("eval").arg(&file));
+    assert!(text.contains("critical recall"), "{text}");
+    assert!(text.contains("risk-coverage"), "{text}");
+}
+
+#[test]
+fn eval_names_the_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &file,
+        "{\"text\":\"x\",\"category\":\"mechanical\",\"urgency\":\"low\",\"in_scope\":true,\"expect_route\":\"local\"}\n\
+         {\"text\":\"y\",\"category\":\"plumbing\"}\n",
+    )
+    .unwrap();
+    let out = slmd().arg("eval").arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.jsonl:2"), "{err}");
+}

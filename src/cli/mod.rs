@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod client_cmds;
+pub mod eval;
 pub mod kb;
 pub mod serve;
 

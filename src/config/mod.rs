@@ -35,6 +35,7 @@ struct Raw {
     engine: RawEngine,
     api: RawApi,
     triage: RawTriage,
+    policy: RawPolicy,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,10 +74,32 @@ struct RawTriage {
     top_k: usize,
     similarity_floor: f32,
     similarity_strong: f32,
-    local_threshold: f32,
     vote_temperature: f32,
     hazard_similarity: f32,
     answer_steps: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    local_threshold: f32,
+    in_scope_min: f32,
+    escalate_critical: bool,
+    #[serde(default)]
+    thresholds: RawThresholds,
+}
+
+/// Per-category overrides of `policy.local_threshold`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    electrical: Option<f32>,
+    mechanical: Option<f32>,
+    fluid: Option<f32>,
+    hvac: Option<f32>,
+    controls: Option<f32>,
+    network: Option<f32>,
+    general: Option<f32>,
 }
 
 /// Validated configuration.
@@ -221,7 +244,6 @@ impl Config {
         let triage = TriageConfig {
             similarity_floor: unit("triage.similarity_floor", t.similarity_floor)?,
             similarity_strong: unit("triage.similarity_strong", t.similarity_strong)?,
-            local_threshold: unit("triage.local_threshold", t.local_threshold)?,
             vote_temperature: if t.vote_temperature > 0.0 && t.vote_temperature <= 10.0 {
                 t.vote_temperature
             } else {
@@ -233,6 +255,32 @@ impl Config {
             hazard_similarity: unit("triage.hazard_similarity", t.hazard_similarity)?,
             answer_steps: range("triage.answer_steps", t.answer_steps, 1, 20)?,
             max_fields: crate::limits::MAX_FIELDS,
+            policy: crate::policy::PolicyConfig::default(),
+        };
+        let p = &raw.policy;
+        let base = unit("policy.local_threshold", p.local_threshold)?;
+        let th = &p.thresholds;
+        let per = [
+            ("policy.thresholds.electrical", th.electrical),
+            ("policy.thresholds.mechanical", th.mechanical),
+            ("policy.thresholds.fluid", th.fluid),
+            ("policy.thresholds.hvac", th.hvac),
+            ("policy.thresholds.controls", th.controls),
+            ("policy.thresholds.network", th.network),
+            ("policy.thresholds.general", th.general),
+        ];
+        let mut category_thresholds = [base; 7];
+        for (slot, (key, v)) in category_thresholds.iter_mut().zip(per) {
+            if let Some(v) = v {
+                *slot = unit(key, v)?;
+            }
+        }
+        let mut triage = triage;
+        triage.policy = crate::policy::PolicyConfig {
+            category_thresholds,
+            in_scope_min: unit("policy.in_scope_min", p.in_scope_min)?,
+            similarity_floor: triage.similarity_floor,
+            escalate_critical: p.escalate_critical,
         };
         if triage.similarity_strong <= triage.similarity_floor {
             return Err(bad(
@@ -308,8 +356,17 @@ mod tests {
         assert!(e.to_string().contains("engine.threads"), "{e}");
         let e = Config::from_toml("[api]\nsocket_mode = \"rw\"\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("api.socket_mode"), "{e}");
-        let e = Config::from_toml("[triage]\nlocal_threshold = 1.5\n", "t.toml").unwrap_err();
-        assert!(e.to_string().contains("triage.local_threshold"), "{e}");
+        let e = Config::from_toml("[policy]\nlocal_threshold = 1.5\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("policy.local_threshold"), "{e}");
+        let e = Config::from_toml("[policy.thresholds]\nhvac = -1\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("policy.thresholds.hvac"), "{e}");
+        let c = Config::from_toml(
+            "[policy]\nlocal_threshold = 0.6\n[policy.thresholds]\nnetwork = 0.8\n",
+            "t.toml",
+        )
+        .unwrap();
+        let th = &c.triage.policy.category_thresholds;
+        assert_eq!((th[0], th[5]), (0.6, 0.8));
     }
 
     #[test]

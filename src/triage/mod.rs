@@ -12,6 +12,7 @@ pub mod rules;
 
 use crate::kb::Hit;
 use crate::labels::{Category, Route, Safety, Urgency};
+use crate::policy::{self, Connectivity, PolicyConfig, Signals, Situation};
 pub use rules::{Extracted, FieldKind, Hazard};
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +23,6 @@ pub struct TriageConfig {
     pub similarity_floor: f32,
     /// Similarity at which retrieval counts as fully confident.
     pub similarity_strong: f32,
-    /// Minimum confidence to answer locally.
-    pub local_threshold: f32,
     /// Softmax temperature of the category vote over hit scores.
     pub vote_temperature: f32,
     /// A `danger` procedure this close raises urgency to critical.
@@ -32,6 +31,8 @@ pub struct TriageConfig {
     pub answer_steps: usize,
     /// Most fields extracted from one query.
     pub max_fields: usize,
+    /// The routing rules' thresholds.
+    pub policy: PolicyConfig,
 }
 
 impl Default for TriageConfig {
@@ -39,22 +40,37 @@ impl Default for TriageConfig {
         TriageConfig {
             similarity_floor: 0.30,
             similarity_strong: 0.65,
-            local_threshold: 0.45,
             vote_temperature: 0.05,
             hazard_similarity: 0.62,
             answer_steps: 4,
             max_fields: 16,
+            policy: PolicyConfig::default(),
         }
     }
 }
 
 /// Per-request options that change the decision.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct RequestOptions {
     /// The text must not leave the device.
     pub no_egress: bool,
     /// The encoder saw only the start of a longer text.
     pub truncated: bool,
+    /// The uplink's state when the request is decided.
+    pub connectivity: Connectivity,
+    /// Escalations still allowed in the current budget window.
+    pub budget_left: u32,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        RequestOptions {
+            no_egress: false,
+            truncated: false,
+            connectivity: Connectivity::Offline,
+            budget_left: u32::MAX,
+        }
+    }
 }
 
 /// Machine-readable reason for part of a decision.
@@ -89,6 +105,12 @@ pub enum ReasonCode {
     InstructionIgnored,
     /// Only the start of a long text was encoded (rules saw all of it).
     Truncated,
+    /// The best passage is under the similarity floor.
+    Ungrounded,
+    /// The uplink is down; the escalation waits in the outbox.
+    QueuedOffline,
+    /// The escalation budget is spent, so a person decides.
+    BudgetExhausted,
 }
 
 impl ReasonCode {
@@ -108,6 +130,9 @@ impl ReasonCode {
             ReasonCode::CriticalToHuman => "critical_to_human",
             ReasonCode::InstructionIgnored => "instruction_ignored",
             ReasonCode::Truncated => "truncated",
+            ReasonCode::Ungrounded => "ungrounded",
+            ReasonCode::QueuedOffline => "queued_offline",
+            ReasonCode::BudgetExhausted => "budget_exhausted",
         }
     }
 }
@@ -142,6 +167,9 @@ pub struct Decision {
     pub sources: Vec<Source>,
     pub fields: Vec<Extracted>,
     pub reasons: Vec<Reason>,
+    /// The request is (to be) sent to the central service: every
+    /// `escalate`, and `human` cases escalated as well.
+    pub escalate: bool,
 }
 
 impl Decision {
@@ -260,51 +288,28 @@ pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageCo
         0.0
     };
 
-    // Route.
+    // Route: the policy's rules.
     let data_request = rules::data_request(text);
-    let sign_off = rules::sign_off(text);
-    let route = if let Some(said) = &data_request {
-        why(
-            ReasonCode::DataRequestRefused,
-            format!(
-                "configuration, credentials and customer data never leave the device: {said:?}"
-            ),
-        );
-        Route::Human
-    } else if urgency == Urgency::Critical {
-        why(
-            ReasonCode::CriticalToHuman,
-            "people or major assets at risk: safety steps now, a person decides".into(),
-        );
-        Route::Human
-    } else if let Some(said) = &sign_off {
-        why(
-            ReasonCode::SignOffRequired,
-            format!("needs a person's sign-off: {said:?}"),
-        );
-        Route::Human
-    } else if !in_scope || confidence < cfg.local_threshold {
-        if in_scope {
-            why(
-                ReasonCode::LowConfidence,
-                format!(
-                    "confidence {confidence:.2} under {:.2}",
-                    cfg.local_threshold
-                ),
-            );
-        }
-        if opts.no_egress {
-            why(
-                ReasonCode::NoEgress,
-                "escalation forbidden for this request".into(),
-            );
-            Route::Human
-        } else {
-            Route::Escalate
-        }
-    } else {
-        Route::Local
-    };
+    let verdict = policy::decide(
+        &Signals {
+            category,
+            confidence,
+            in_scope: if in_scope { 1.0 } else { 0.0 },
+            off_topic: off_topic.is_some(),
+            similarity: top_score,
+            urgency,
+            sign_off: rules::sign_off(text),
+            data_request: data_request.clone(),
+        },
+        &Situation {
+            no_egress: opts.no_egress,
+            connectivity: opts.connectivity,
+            budget_left: opts.budget_left,
+        },
+        &cfg.policy,
+    );
+    let route = verdict.route;
+    reasons.extend(verdict.reasons);
 
     // Answer, grounded in what was retrieved.
     let mut sources = Vec::new();
@@ -370,6 +375,7 @@ pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageCo
         sources,
         fields: rules::extract_fields(text, cfg.max_fields),
         reasons,
+        escalate: verdict.escalate,
     }
 }
 
@@ -494,7 +500,7 @@ mod tests {
         assert!(dec.answer.starts_with("Unconfirmed"));
         let opts = RequestOptions {
             no_egress: true,
-            truncated: false,
+            ..RequestOptions::default()
         };
         let dec = triage(
             "router thing acting odd",
