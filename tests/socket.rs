@@ -167,7 +167,12 @@ async fn procedure_text_is_served_by_id_in_both_framings() {
 
 #[tokio::test]
 async fn concurrent_clients_each_get_their_own_answers() {
-    let s = TestServer::start("[engine]\nthreads = 2\n").await;
+    // No request timeout in the way: under emulation on a busy machine 18
+    // queries on two threads can take longer than the default 30 s.
+    let s = TestServer::start(
+        "[engine]\nthreads = 2\nqueue_depth = 64\n[api]\nrequest_timeout_ms = 3600000\n",
+    )
+    .await;
     let mut tasks = Vec::new();
     for n in 0..6 {
         let sock = s.sock.clone();
