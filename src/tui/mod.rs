@@ -40,9 +40,10 @@ pub fn run(socket: PathBuf) -> anyhow::Result<()> {
         .name("slmd-tui-net".into())
         .spawn(move || connection_thread(socket, cmd_rx, net_events))?;
 
-    // ratatui::init enters raw mode and the alternate screen, and installs
+    // ratatui::try_init enters raw mode and the alternate screen, and installs
     // a panic hook that restores the terminal before the panic is printed.
-    let mut terminal = ratatui::init();
+    let mut terminal =
+        ratatui::try_init().map_err(|e| anyhow::anyhow!("cannot set up the terminal: {e}"))?;
     std::thread::Builder::new()
         .name("slmd-tui-keys".into())
         .spawn(move || key_thread(ev_tx))?;
