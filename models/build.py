@@ -650,7 +650,8 @@ def fmt_vec(v):
     return "[" + ", ".join(f"{float(x):.7g}" for x in v) + "]"
 
 
-def write_reference(path, sentences, token_ids, vectors, fp32_vectors):
+def write_reference(path, sentences, token_ids, vectors, fp32_vectors, logits=None):
+    """reference.json; `logits`, when given, is one {head: [values]} per sentence."""
     lines = ["{"]
     lines.append('  "sentences": [')
     lines.append(",\n".join("    " + json.dumps(s, ensure_ascii=False) for s in sentences))
@@ -663,7 +664,14 @@ def write_reference(path, sentences, token_ids, vectors, fp32_vectors):
     lines.append("  ],")
     lines.append('  "fp32_vectors": [')
     lines.append(",\n".join("    " + fmt_vec(v) for v in fp32_vectors))
-    lines.append("  ]")
+    if logits is None:
+        lines.append("  ]")
+    else:
+        lines.append("  ],")
+        lines.append('  "logits": [')
+        lines.append(",\n".join(
+            "    {" + ", ".join(f"{json.dumps(k)}: {fmt_vec(v)}" for k, v in row.items()) + "}" for row in logits))
+        lines.append("  ]")
     lines.append("}")
     text = "\n".join(lines) + "\n"
     json.loads(text)  # well-formed
