@@ -81,6 +81,14 @@ EQUIP = {
     "motor": [("motor", "M"), ("pump motor", "PM"), ("fan motor", "FM"), ("drive motor", "M")],
 }
 
+# Category of a fire-type hazard at each kind of equipment (templates with category "@").
+EQUIP_CATEGORY = {
+    "panel": "electrical", "vfd": "electrical", "ups": "electrical", "pv": "electrical", "gen": "electrical",
+    "ats": "electrical", "motor": "electrical", "rtu": "hvac", "chiller": "hvac", "sw": "network",
+    "rtr": "network", "plc": "controls", "hmi": "controls", "xmtr": "controls", "hpu": "fluid",
+    "comp": "fluid", "pump": "fluid", "conv": "mechanical",
+}
+
 SITES = ["north pump station", "site 4", "lift station 2", "the water plant", "substation B", "plant 3",
          "the cold store", "warehouse 2", "the bottling line", "the solar farm", "booster station 7",
          "the packaging hall", "Riverside", "the mill", "building C", "the treatment works"]
@@ -146,7 +154,7 @@ e_genfail    |electrical|high|in|-|gen| utility power is out and {eq} {tag} won'
 e_atsstuck   |electrical|high|in|-|ats| {eq} {tag} stuck on generator after utility came back, won't retransfer ;; {tag} did not transfer during the outage, building is dark
 e_upsbatt    |electrical|high|in|-|ups| {eq} {tag} on battery with {pct}% left and utility is gone ;; {tag} dropped the load, server racks lost power ;; {eq} {tag} in bypass fault, critical load unprotected
 e_burnt      |electrical|high|in|-|pump,conv,comp| motor on {eq} {tag} burnt out, megger reads zero to earth, unit down ;; winding failure on the {tag} motor, it won't run
-e_pvoff      |electrical|high|in|-|pv| {eq} {tag} offline, zero output all morning ;; {tag} shows grid fault {code} and the whole array is producing nothing
+e_pvoff      |electrical|high|in|-|pv| {eq} {tag} offline, zero output all morning ;; {tag} completely dead, no display ;; {tag} shows grid fault {code} and the whole array is producing nothing
 e_nuisance   |electrical|normal|in|-|vfd,panel| {eq} {tag} trips now and then on {code}, resets fine ;; occasional {code} trip on {tag}, maybe twice a shift ;; RCD in {eq} {tag} nuisance tripping overnight
 e_hotspot    |electrical|normal|in|-|panel| thermal scan shows breaker {n} in {tag} at {hot} ;; hot spot on a lug in {eq} {tag}, {hot} on the camera
 e_amps       |electrical|normal|in|-|pump,conv,comp,motor| {eq} {tag} motor drawing {amps}, nameplate is lower ;; current on {tag} is high, {amps} per phase and creeping up
@@ -164,7 +172,12 @@ e_qats       |electrical|low|in|-|ats| how do I do a manual transfer on {eq} {ta
 e_qbreaker   |electrical|low|in|-|panel| how do I safely reset a tripped MCCB in {eq} {tag} ;; what is the right way to rack out a breaker in {tag}
 e_qpv        |electrical|low|in|-|pv| how do I clear an earth fault warning on {eq} {tag} ;; what does the orange blinking LED on {tag} mean
 e_qtorque    |electrical|low|in|-|panel| torque value for the busbar bolts in {eq} {tag}? ;; what torque for the terminal screws in {tag}
+# ---------------- fire-type hazards: category is that of the equipment (EQUIP_CATEGORY)
+hz_smoke     |@|critical|in|-|panel,vfd,ups,pv,gen,rtu,chiller,sw,rtr,plc,hpu,comp,conv| smoke pouring out of {eq} {tag} ;; {tag} is smoking badly and there's a burning smell ;; I can see flames at the back of {eq} {tag}
+hz_sparks    |@|critical|in|-|panel,vfd,pv,ats,rtu,chiller,plc,rtr,comp| big sparks and crackling from {eq} {tag} with people standing around it ;; {tag} arcing and spitting sparks, operator right beside it
+hz_smokeroom |@|critical|in|-|panel,ups,vfd,chiller,rtu,sw,hpu,comp| room with {eq} {tag} filling with smoke, crew still inside ;; thick smoke from {tag}, can hardly see in the plant room
 # ---------------- mechanical
+m_caught     |mechanical|critical|in|-|conv,pump,comp| glove caught in the rotating coupling of {eq} {tag}, his arm is trapped ;; someone's hair caught in the exposed shaft of {tag}
 m_entangle   |mechanical|critical|in|-|conv| someone's sleeve got caught in {eq} {tag}, he is still trapped ;; person pulled into the tail pulley on {tag}, need help now ;; fitter's hand caught in the {eq} {tag} drive, he can't get free
 m_rollback   |mechanical|critical|in|-|conv| brake on {eq} {tag} failed, loaded incline belt running back towards the crew ;; {tag} rolling back under load, brake gone, people at the tail end
 m_flyapart   |mechanical|critical|in|-|pump,comp,conv| coupling guard on {tag} came off and the coupling is flying apart, operator standing next to it ;; parts flying off the {eq} {tag} coupling, someone was hit
@@ -230,6 +243,7 @@ h_qrefrig    |hvac|low|in|-|rtu,chiller| what refrigerant is in {eq} {tag} ;; ho
 # ---------------- controls
 c_estop      |controls|critical|in|-|conv| e-stop on {eq} {tag} doesn't stop it and people are working at the machine ;; pressed the emergency stop on {tag}, nothing happened, still moving with a fitter inside the guard
 c_guard      |controls|critical|in|-|conv| guard door on {tag} open and the machine keeps cycling with the operator reaching in ;; safety interlock on {eq} {tag} not stopping the drive, someone's arm nearly caught
+c_estopfail  |controls|critical|in|-|conv| emergency stop circuit on {eq} {tag} failed, it kept running with a fitter at the tail pulley ;; safety relay on {tag} stuck, machine won't stop and people are next to it
 c_overflow   |controls|critical|in|-|xmtr| {eq} {tag} stuck at normal while the acid tank overflows onto the floor ;; chemical spilling everywhere, {tag} never saw the tank fill
 c_plcstop    |controls|high|in|-|plc| {eq} {tag} in fault mode with a red light, whole line stopped ;; {tag} CPU went to stop, nothing running
 c_riolost    |controls|high|in|-|plc| lost comms to {eq} {tag}, outputs dropped and the process stopped ;; {tag} I/O not responding, station offline
@@ -336,7 +350,7 @@ def parse_templates():
         if not line or line.startswith("#"):
             continue
         tid, cat, urg, scope, flags, equip, phr = [p.strip() for p in line.split("|", 6)]
-        assert cat in CATEGORIES and urg in URGENCIES and scope in ("in", "out"), line
+        assert (cat in CATEGORIES or cat == "@") and urg in URGENCIES and scope in ("in", "out"), line
         phrasings = [p.strip() for p in phr.split(";;") if p.strip()]
         equip_keys = [] if equip == "-" else equip.split(",")
         for k in equip_keys:
@@ -535,9 +549,18 @@ class Renderer:
 
 
 def render_template(rng, tpl, renderer, allow_shorthand=True, wrap=True):
+    return render(rng, tpl, renderer, allow_shorthand, wrap)[0]
+
+
+def render(rng, tpl, renderer, allow_shorthand=True, wrap=True):
+    """(text, category): the category comes from the equipment for "@" templates."""
     p = pick(rng, tpl["phrasings"])
+    category = tpl["category"]
     if tpl["equip"]:
-        name, prefix = pick(rng, EQUIP[pick(rng, tpl["equip"])])
+        key = pick(rng, tpl["equip"])
+        if category == "@":
+            category = EQUIP_CATEGORY[key]
+        name, prefix = pick(rng, EQUIP[key])
         tag = tag_for(rng, prefix)
         r = rng.random()
         if "{eq} {tag}" in p:
@@ -549,7 +572,7 @@ def render_template(rng, tpl, renderer, allow_shorthand=True, wrap=True):
     text = fill_numbers(rng, p)
     if wrap:
         text = fill_numbers(rng, pick(rng, PREFIXES)) + text + pick(rng, SUFFIXES)
-    return renderer.style(rng, text, allow_shorthand)
+    return renderer.style(rng, text, allow_shorthand), category
 
 
 def route_for(urgency, in_scope, flags):
@@ -645,8 +668,8 @@ def build():
         # 1. Plain template items.
         for t in tpls:
             for _ in range(PER_TEMPLATE[s]):
-                items.append(make_item(render_template(rng, t, renderer), t["category"], t["urgency"],
-                                       t["in_scope"], t["flags"], [f"t:{t['id']}"]))
+                text, cat = render(rng, t, renderer)
+                items.append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
         plain = [t for t in tpls if t["in_scope"] and not t["flags"] and not t["id"].startswith("neg_")]
         crit = [t for t in plain if t["urgency"] == "critical"]
         routine = [t for t in plain if t["urgency"] in ("low", "normal")]
@@ -657,9 +680,9 @@ def build():
         for _ in range(SPECIAL["calm"][s]):
             t = pick(rng, crit)
             cid = pick(rng, calm_ids)
-            body = render_template(rng, t, renderer, allow_shorthand=False, wrap=False)
+            body, cat = render(rng, t, renderer, allow_shorthand=False, wrap=False)
             text = renderer.style(rng, calm[cid].replace("{s}", body), allow_shorthand=False)
-            items.append(make_item(text, t["category"], "critical", True, [], [f"t:{t['id']}", f"c:{cid}"]))
+            items.append(make_item(text, cat, "critical", True, [], [f"t:{t['id']}", f"c:{cid}"]))
 
         # 3. Critical hazard buried in a long routine report.
         for _ in range(SPECIAL["buried"][s]):
@@ -669,10 +692,10 @@ def build():
                      for _ in range(rng.randrange(0, 2))]
             parts += extra
             rng.shuffle(parts)
-            hazard = render_template(rng, t, renderer, allow_shorthand=False, wrap=False)
+            hazard, cat = render(rng, t, renderer, allow_shorthand=False, wrap=False)
             parts.insert(rng.randrange(1, len(parts) + 1), hazard)
             text = pick(rng, ["shift report: ", "end of day notes. ", "", "handover: "]) + ". ".join(parts)
-            items.append(make_item(renderer.style(rng, text, allow_shorthand=False), t["category"], "critical",
+            items.append(make_item(renderer.style(rng, text, allow_shorthand=False), cat, "critical",
                                    True, [], [f"t:{t['id']}"]))
 
         # 4. Two problems in one message: the more urgent one gives the labels.
@@ -680,21 +703,20 @@ def build():
             a, b = pick(rng, plain), pick(rng, plain)
             while URGENCIES.index(a["urgency"]) == URGENCIES.index(b["urgency"]) or a["id"] == b["id"]:
                 a, b = pick(rng, plain), pick(rng, plain)
-            top = a if URGENCIES.index(a["urgency"]) > URGENCIES.index(b["urgency"]) else b
-            ta = render_template(rng, a, renderer, wrap=False)
-            tb = render_template(rng, b, renderer, wrap=False)
+            ta, ca = render(rng, a, renderer, wrap=False)
+            tb, cb = render(rng, b, renderer, wrap=False)
+            top, cat = (a, ca) if URGENCIES.index(a["urgency"]) > URGENCIES.index(b["urgency"]) else (b, cb)
             text = ta + pick(rng, CONNECTORS) + tb
-            items.append(make_item(text, top["category"], top["urgency"], True, [],
-                                   [f"t:{a['id']}", f"t:{b['id']}"]))
+            items.append(make_item(text, cat, top["urgency"], True, [], [f"t:{a['id']}", f"t:{b['id']}"]))
 
         # 5. Injected instructions: the label stays that of the content.
         for _ in range(SPECIAL["inject"][s]):
             pool = crit if rng.random() < 0.35 else [t for t in tpls if t["urgency"] in ("high", "normal")]
             t = pick(rng, pool)
             iid = pick(rng, inj_ids)
-            body = render_template(rng, t, renderer, wrap=False)
+            body, cat = render(rng, t, renderer, wrap=False)
             text = f"{body}. {inj[iid]}" if rng.random() < 0.6 else f"{inj[iid]}. {body}"
-            items.append(make_item(text, t["category"], t["urgency"], t["in_scope"], t["flags"],
+            items.append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
                                    [f"t:{t['id']}", f"i:{iid}"]))
 
     # 6. MaintNorm work-order lines, split by their own corpus split; no normalised line in dev/test

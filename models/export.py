@@ -130,19 +130,56 @@ def torch_outputs(name, split):
     return z["embedding"], {h: z[h] for h in HEAD_NAMES}
 
 
-def tract_bench(paths, tokenizer, reference):
-    """Runs models/tract_bench once per file; returns {key: json line}."""
+def kb_passages():
+    """(procedure id, category, passage) for every passage slmd embeds: "title. equipment. summary",
+    then each symptom phrase (as src/kb/doc.rs does)."""
+    import tomllib
+    out = []
+    for path in sorted((REPO / "kb" / "procedures").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        _, front, body = text.split("+++", 2)
+        meta = tomllib.loads(front)
+        summary = body.split("## Summary", 1)[1].split("\n## ", 1)[0]
+        summary = " ".join(line.strip() for line in summary.strip().splitlines() if line.strip())
+        out.append((meta["id"], meta["category"], f"{meta['title']}. {meta['equipment']}. {summary}"))
+        out += [(meta["id"], meta["category"], sym) for sym in meta["symptoms"]]
+    return out
+
+
+def top1(query_emb, passage_emb, passage_doc):
+    """Best procedure per query: highest cosine over each procedure's passages."""
+    sims = normed(query_emb) @ normed(passage_emb).T
+    docs = sorted(set(passage_doc))
+    col = np.array([docs.index(d) for d in passage_doc])
+    best = np.full((len(query_emb), len(docs)), -np.inf)
+    for j in range(len(docs)):
+        best[:, j] = sims[:, col == j].max(1)
+    return [docs[i] for i in best.argmax(1)]
+
+
+def tract_bench(paths, tokenizer, reference, rounds=3):
+    """Runs models/tract_bench on each file, `rounds` times in turn (teacher, students, teacher, ...),
+    and keeps each file's run with the lowest p50, so a burst of load on the shared machine does not
+    decide the comparison. Returns {key: json line}."""
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
     cwd = HERE / "tract_bench"
-    subprocess.run(["cargo", "build", "-q"], cwd=cwd, env=env, check=True)
     exe = Path(env["CARGO_TARGET_DIR"]) / "debug" / "triage-tract-bench"
+    sources = [cwd / "Cargo.toml", cwd / "Cargo.lock", cwd / "src" / "main.rs"]
+    if not exe.exists() or exe.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+        # (cargo also waits here while another build holds the target dir's lock)
+        subprocess.run(["cargo", "build", "-q"], cwd=cwd, env=env, check=True)
     out = {}
-    for key, path in paths.items():
-        args = [str(exe), str(path), str(tokenizer)] + ([str(reference)] if key == "student_int8" else [])
-        line = subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
-        log(f"  tract {key}: {line}")
-        out[key] = json.loads(line)
+    for r in range(rounds):
+        for key, path in paths.items():
+            args = [str(exe), str(path), str(tokenizer)] + ([str(reference)] if key == "student_int8" else [])
+            line = subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True,
+                                  text=True).stdout.strip()
+            log(f"  tract {key} round {r + 1}: {line}")
+            got = json.loads(line)
+            if key not in out or got["p50_us"] < out[key]["p50_us"]:
+                out[key] = got
+            out[key]["rounds"] = rounds
     return out
 
 
@@ -250,7 +287,8 @@ def pct(x):
     return f"{100 * x:.1f} %"
 
 
-def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, temps_all, orig_cos):
+def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, temps_all, orig_cos,
+                 retrieval, n_passages):
     models = ["teacher_fp32", "student_fp32", "student_int8"]
     label = {"teacher_fp32": "teacher fp32 (6 layers)",
              "student_fp32": f"student fp32 ({student_info['layers']} layers)",
@@ -311,8 +349,9 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
     L.append("")
     L.append("tract: `models/tract_bench` (tract-onnx 0.23, one symbolic plan, batch 1, one thread, "
              f"{tract.get('student_int8', {}).get('runs', 200)} runs round-robin over the 20 bench queries of "
-             "`slmd bench`, full forward pass including the heads), one process per file, run one after the "
-             "other on the same machine. ORT: ONNX Runtime 1 thread, same queries, 200 runs. The machine is a "
+             "`slmd bench`, full forward pass including the heads), one process per file; the three files "
+             f"were run in turn {tract.get('student_int8', {}).get('rounds', 1)} times on the same machine and "
+             "each row shows its run with the lowest p50. ORT: ONNX Runtime 1 thread, same queries, 200 runs. The machine is a "
              "2-core x86_64 shared with other work, so treat latencies as ±25 %.\n")
     if tract.get("student_int8") and tract.get("teacher_fp32"):
         ts, tt = tract["student_int8"], tract["teacher_fp32"]
@@ -331,6 +370,17 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
              "test text (the shipped `minilm-l6-int8` model computes the latter): "
              + ", ".join(f"{label[m]} mean {orig_cos[m][0]:.4f}, min {orig_cos[m][1]:.4f}" for m in models)
              + ".\n")
+    n_in = sum(1 for r in rows if r["in_scope"])
+    L.append(f"Knowledge-base retrieval as slmd does it (the {n_passages} passages of `kb/procedures`: "
+             "title + equipment + summary, and each symptom phrase; a procedure scores its best passage), "
+             f"on the {n_in} in-scope test items, top-1 procedure:\n")
+    L.append("| model | same procedure as the original model | procedure's category = item's category |")
+    L.append("|---|---|---|")
+    L.append(f"| original all-MiniLM-L6-v2 | - | {pct(retrieval['original']['category_match'])} |")
+    for m in models:
+        L.append(f"| {label[m]} | {pct(retrieval[m]['agree_with_original'])} | "
+                 f"{pct(retrieval[m]['category_match'])} |")
+    L.append("")
 
     L.append("## Targets\n")
     t32, s8 = res["teacher_fp32"], res["student_int8"]
@@ -422,6 +472,30 @@ def main():
             f"ece {res[m]['category']['ece']:.4f}/{res[m]['urgency']['ece']:.4f} temps {temps_all[m]}")
     sizes = {m: FILES[m].stat().st_size for m in ("teacher_fp32", "student_fp32", "student_int8")}
 
+    log("retrieval over the knowledge base:")
+    passages = kb_passages()
+    p_ids = build.encode(tok, [p[2] for p in passages])
+    p_ids = [x[:build.MAX_SEQ_LEN] for x in p_ids]
+    doc_cat = {p[0]: p[1] for p in passages}
+    base = train.TriageModel(build.LAYERS, with_heads=False)
+    train.init_from_source(base, w_src)
+    base_p, _ = train.run_model(base, p_ids, heads=False)
+    in_scope = np.array([r["in_scope"] for r in rows["test"]])
+    cats = np.array([r["category"] for r in rows["test"]])
+    ref_top = np.array(top1(orig_test, base_p, [p[0] for p in passages]))
+    retrieval = {"original": {"category_match": float(np.mean([doc_cat[d] == c for d, c in
+                                                               zip(ref_top[in_scope], cats[in_scope])]))}}
+    for m in ("teacher_fp32", "student_fp32", "student_int8"):
+        pe, _ = ort_outputs(FILES[m], p_ids)
+        got = np.array(top1(outs[m]["test"][0], pe, [p[0] for p in passages]))
+        retrieval[m] = {
+            "agree_with_original": float((got[in_scope] == ref_top[in_scope]).mean()),
+            "category_match": float(np.mean([doc_cat[d] == c for d, c in zip(got[in_scope], cats[in_scope])])),
+        }
+        log(f"  {m}: top-1 procedure same as the original model {retrieval[m]['agree_with_original']:.4f}, "
+            f"top-1 category = label {retrieval[m]['category_match']:.4f} "
+            f"(original {retrieval['original']['category_match']:.4f})")
+
     s8 = res["student_int8"]
     summary = {
         "layer_map": student_info["layer_map"],
@@ -447,7 +521,8 @@ def main():
     elif (WORK / "tract_triage.json").exists():
         tract = json.loads((WORK / "tract_triage.json").read_text())
         log("tract: reusing .work/tract_triage.json")
-    write_report(res, sizes, tract, rows["test"], student_info, teacher_info, agree, temps_all, orig_cos)
+    write_report(res, sizes, tract, rows["test"], student_info, teacher_info, agree, temps_all, orig_cos,
+                 retrieval, len(passages))
     log(f"wrote {OUT_DIR / 'REPORT.md'}")
 
 

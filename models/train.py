@@ -56,11 +56,13 @@ BATCH = 32
 MAX_LEN = build.MAX_SEQ_LEN
 # Urgency class weights: missing a critical case costs most.
 URGENCY_WEIGHTS = [1.0, 1.0, 1.5, 4.0]
-EMB_LOSS_WEIGHT = 2.0
+EMB_LOSS_WEIGHT = 4.0
 STUDENT_LAYERS = {3: [0, 3, 5], 2: [0, 5], 4: [0, 2, 4, 5]}
 KD_T = 2.0
 KD_WEIGHT = 1.0
 KD_EMB_WEIGHT = 2.0
+# Also keep the student's embedding near the original model's (retrieval).
+KD_ORIG_WEIGHT = 2.0
 
 
 def log(msg):
@@ -495,6 +497,7 @@ def cmd_student(args):
     del teacher
     t_emb = torch.from_numpy(t_emb)
     t_lg = {k: torch.from_numpy(v) for k, v in t_lg.items()}
+    o_emb = torch.from_numpy(orig["train"])
 
     def extra(b, emb, lg):
         kd = 0.0
@@ -504,7 +507,8 @@ def cmd_student(args):
         te = t_emb[b]
         cos = (1.0 - F.cosine_similarity(emb, te, dim=-1)).mean()
         mse = F.mse_loss(emb, te)
-        return KD_WEIGHT * kd + KD_EMB_WEIGHT * cos + mse
+        cos_o = (1.0 - F.cosine_similarity(emb, o_emb[b], dim=-1)).mean()
+        return KD_WEIGHT * kd + KD_EMB_WEIGHT * cos + mse + KD_ORIG_WEIGHT * cos_o
 
     t = time.time()
     hist = train_loop(model, ids["train"], labels["train"], ids["dev"], labels["dev"], args.epochs,
@@ -518,12 +522,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("teacher")
-    t.add_argument("--epochs", type=int, default=2)
-    t.add_argument("--lr", type=float, default=1e-4)
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--lr", type=float, default=6e-5)
     t.add_argument("--head-lr", type=float, default=2e-3)
     s = sub.add_parser("student")
     s.add_argument("--layers", type=int, default=3, choices=sorted(STUDENT_LAYERS))
-    s.add_argument("--epochs", type=int, default=4)
+    s.add_argument("--epochs", type=int, default=8)
     s.add_argument("--lr", type=float, default=1e-4)
     s.add_argument("--head-lr", type=float, default=2e-3)
     args = ap.parse_args()
