@@ -203,6 +203,8 @@ f_inject     |fluid|critical|in|-|hpu| hydraulic hose on {eq} {tag} burst and in
 f_receiver   |fluid|critical|in|-|comp| air receiver on {eq} {tag} is bulging and the relief valve isn't lifting ;; {tag} pressure climbing past {psi}, safety valve stuck, people nearby
 f_whip       |fluid|critical|in|-|comp| air hose on {tag} came loose and is whipping around the work area ;; {eq} {tag} discharge hose blew off and is thrashing next to the operators
 f_hotspray   |fluid|critical|in|-|hpu| hydraulic oil spraying onto the hot manifold next to {eq} {tag}, lots of smoke ;; {tag} leaking oil onto the heater and it has caught fire
+f_chemspill  |fluid|critical|in|-|pump| dosing line on {eq} {tag} burst, caustic spraying across the walkway with operators there ;; acid leaking from the {tag} discharge, fumes in the pump room and people coughing
+f_chemdrip   |fluid|normal|in|-|pump| small drip of chemical from a fitting on {eq} {tag}, inside the bund, nobody exposed ;; {tag} dosing line weeping a little at the union, contained in the bund
 f_noflow     |fluid|high|in|-|pump| {eq} {tag} running but no flow, process stopped ;; {tag} lost prime, zero discharge pressure, plant is down
 f_hpunop     |fluid|high|in|-|hpu| {eq} {tag} not building pressure, press is down ;; {tag} pressure stuck at {bar}, machines stopped
 f_airdown    |fluid|high|in|-|comp| plant air header down to {psi} and {eq} {tag} can't keep up, packaging stopped ;; {tag} won't load, no compressed air to the line
@@ -279,6 +281,7 @@ n_qip        |network|low|in|-|sw,plc| what IP range do we use for the {eq} {tag
 g_gas        |general|critical|in|-|-| strong smell of gas in the workshop ;; smells like gas in the plant room, getting stronger ;; gas smell near the boiler house door
 g_collapse   |general|critical|in|-|pump,conv| someone collapsed in the pit under {eq} {tag} and isn't responding ;; worker down in the confined space at {tag}, not answering
 g_gasleak    |general|critical|in|-|-| gas line hissing behind the boiler house, strong odour ;; the gas meter is leaking, you can smell it from the car park ;; LPG smell around the cylinder cage, getting worse
+g_chem       |general|critical|in|-|-| chlorine smell in the dosing room and a guy is coughing badly ;; chemical tank split, liquid spreading across the floor towards the staff room ;; toxic fumes from the chemical store, eyes burning
 g_h2s        |general|critical|in|-|pump| H2S alarm at {ppm} ppm in the wet well at {eq} {tag} with a man still down there ;; gas monitor screaming in the {tag} sump, two guys inside
 g_fall       |general|critical|in|-|pump,conv,rtu| fitter fell off the ladder at {eq} {tag} and is bleeding from the head ;; someone fell from the platform by {tag}, not moving
 g_fire       |general|critical|in|-|-| fire in the workshop store room ;; smoke filling the maintenance corridor, can't see where from

@@ -156,16 +156,22 @@ class TriageModel(nn.Module):
             if with_heads else None
         self.drop = nn.Dropout(dropout)
 
-    def pooled(self, ids, mask):
+    def hidden(self, ids, mask):
         x = self.embeddings(ids)
         mask_bias = ((1.0 - mask[:, None, None, :].float()) * build.MASK_NEG)
         for layer in self.encoder.layer:
             x = layer(x, mask_bias)
+        return x
+
+    def pooled(self, ids, mask, return_hidden=False):
+        x = self.hidden(ids, mask)
         m = mask[:, :, None].float()
-        return (x * m).sum(1) / m.sum(1).clamp_min(1e-9)
+        p = (x * m).sum(1) / m.sum(1).clamp_min(1e-9)
+        return (p, x) if return_hidden else p
 
     def forward(self, ids, mask):
-        emb = self.pooled(ids, mask)
+        emb, hid = self.pooled(ids, mask, return_hidden=True)
+        self.last_hidden = hid
         h = self.drop(emb)
         return emb, {name: head(h) for name, head in self.heads.items()}
 
@@ -397,7 +403,7 @@ def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, los
             x, m = pad([ids[i] for i in b])
             yb = {k: torch.from_numpy(v[b]) for k, v in labels.items()}
             emb, lg = model(x, m)
-            loss = label_loss(lg, yb) + loss_extra(b, emb, lg)
+            loss = label_loss(lg, yb) + loss_extra(b, emb, lg, x, m, model)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -466,7 +472,7 @@ def cmd_teacher(args):
     model.embeddings.word_embeddings.weight.requires_grad_(False)
     target = torch.from_numpy(orig["train"])
 
-    def extra(b, emb, lg):
+    def extra(b, emb, lg, x, m, model):
         return EMB_LOSS_WEIGHT * (1.0 - F.cosine_similarity(emb, target[b], dim=-1)).mean()
 
     t = time.time()
@@ -494,12 +500,16 @@ def cmd_student(args):
         sd[k] = tsd[src].clone()
     model.load_state_dict(sd)
     model.embeddings.word_embeddings.weight.requires_grad_(False)
-    del teacher
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    if args.hidden_weight <= 0:
+        del teacher
     t_emb = torch.from_numpy(t_emb)
     t_lg = {k: torch.from_numpy(v) for k, v in t_lg.items()}
     o_emb = torch.from_numpy(orig["train"])
 
-    def extra(b, emb, lg):
+    def extra(b, emb, lg, x, m, model):
         kd = 0.0
         for name in lg:
             p_t = F.softmax(t_lg[name][b] / KD_T, -1)
@@ -508,13 +518,21 @@ def cmd_student(args):
         cos = (1.0 - F.cosine_similarity(emb, te, dim=-1)).mean()
         mse = F.mse_loss(emb, te)
         cos_o = (1.0 - F.cosine_similarity(emb, o_emb[b], dim=-1)).mean()
-        return KD_WEIGHT * kd + KD_EMB_WEIGHT * cos + mse + KD_ORIG_WEIGHT * cos_o
+        loss = args.kd_weight * kd + KD_EMB_WEIGHT * cos + mse + KD_ORIG_WEIGHT * cos_o
+        if args.hidden_weight > 0:
+            # token-level match of the last hidden states (teacher run in the loop, no gradient)
+            with torch.no_grad():
+                th = teacher.hidden(x, m)
+            mm = m[:, :, None].float()
+            loss = loss + args.hidden_weight * (((model.last_hidden - th) ** 2) * mm).sum() / (mm.sum() * build.HIDDEN)
+        return loss
 
     t = time.time()
     hist = train_loop(model, ids["train"], labels["train"], ids["dev"], labels["dev"], args.epochs,
                       args.lr, args.head_lr, extra, f"student{args.layers}")
-    finish(model, "student", ids, labels, orig, hist,
+    finish(model, args.name, ids, labels, orig, hist,
            {"layers": args.layers, "layer_map": layer_map, "epochs": args.epochs, "lr": args.lr,
+            "kd_weight": args.kd_weight, "hidden_weight": args.hidden_weight,
             "train_seconds": round(time.time() - t)})
 
 
@@ -530,6 +548,10 @@ def main():
     s.add_argument("--epochs", type=int, default=8)
     s.add_argument("--lr", type=float, default=1e-4)
     s.add_argument("--head-lr", type=float, default=2e-3)
+    s.add_argument("--kd-weight", type=float, default=KD_WEIGHT)
+    s.add_argument("--hidden-weight", type=float, default=0.0,
+                   help="weight of a token-level MSE to the teacher's last hidden states (0: off)")
+    s.add_argument("--name", default="student", help="checkpoint name in .ckpt/")
     args = ap.parse_args()
     CKPT.mkdir(exist_ok=True)
     {"teacher": cmd_teacher, "student": cmd_student}[args.cmd](args)
