@@ -131,6 +131,25 @@ def ort_outputs(path, token_ids):
     return emb, logits
 
 
+def check_padded_batch(path, token_ids):
+    """A padded batch must give the batch-1 outputs: checks the masked mean pooling."""
+    sess = ort_bench.make_session(path)
+    n = max(len(x) for x in token_ids)
+    ids = np.zeros((len(token_ids), n), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for r, x in enumerate(token_ids):
+        ids[r, :len(x)] = x
+        mask[r, :len(x)] = 1
+    names = ["embedding"] + [f"{h}_logits" for h in HEAD_NAMES]
+    batch = sess.run(names, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    emb1, lg1 = ort_outputs(path, token_ids)
+    cos = float(cosines(batch[0], emb1).min())
+    diff = max(float(np.abs(batch[1 + i] - lg1[h]).max()) for i, h in enumerate(HEAD_NAMES))
+    log(f"  {path.name}: padded batch of {len(token_ids)} vs batch 1: min cosine {cos:.7f}, max |logit diff| {diff:.2e}")
+    if cos < 0.9999 or diff > 1e-3:
+        raise SystemExit(f"{path.name}: padded batch does not match batch-1 outputs (attention mask / pooling)")
+
+
 def normed(x):
     x = np.asarray(x, dtype=np.float64)
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
@@ -485,6 +504,9 @@ def main():
     build_graphs(weights["teacher"], weights["student"], student_info["layers"])
 
     log("ONNX Runtime:")
+    ref_ids = build.encode(tok, build.EVAL_SENTENCES)
+    for m in ("teacher_fp32", "student_int8"):
+        check_padded_batch(FILES[m], ref_ids)
     outs = {}
     for m in ("teacher_fp32", "student_fp32", "student_int8"):
         outs[m] = {s: ort_outputs(FILES[m], ids[s]) for s in ("dev", "test")}
