@@ -312,7 +312,7 @@ def write_artifact(tok, model_dir, temps, student_layers, summary, weights_sha):
 def subsets(rows):
     """Indices of test items by how they were made (from their source ids)."""
     out = {"calm wording": [], "injected instruction": [], "two problems": [], "MaintNorm line": [],
-           "negation": [], "out of scope": []}
+           "negation template": [], "negated hazard": [], "out of scope": []}
     for i, r in enumerate(rows):
         src = r["source"].split("+")
         if any(s.startswith("c:") for s in src):
@@ -324,7 +324,9 @@ def subsets(rows):
         if any(s.startswith("mn:") for s in src):
             out["MaintNorm line"].append(i)
         if any(s.startswith("t:neg_") for s in src):
-            out["negation"].append(i)
+            out["negation template"].append(i)
+        if any(s.startswith("n:") for s in src):
+            out["negated hazard"].append(i)
         if not r["in_scope"]:
             out["out of scope"].append(i)
     return out

@@ -365,9 +365,10 @@ def metrics(logits, labels, temps=None):
 
 
 def score(m):
-    """Dev selection score: mean head accuracy, with critical recall counted twice."""
+    """Dev selection score: mean of the three head accuracies and critical recall. (The critical
+    threshold itself is set afterwards on dev, see export.critical_bias.)"""
     return (m["category"]["accuracy"] + m["urgency"]["accuracy"] + m["in_scope"]["accuracy"]
-            + 2 * m["critical_recall"]) / 5
+            + m["critical_recall"]) / 4
 
 
 # --------------------------------------------------------------------------
