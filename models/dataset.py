@@ -400,14 +400,15 @@ INJECTIONS = [
 
 # Negated hazards put in front of (or after) a non-critical report: the label stays that of the report.
 # Held out per split like the frames above.
-NEGATED_HAZARDS = [
-    ("ngh01", "no smell of gas"), ("ngh02", "no smoke"), ("ngh03", "nobody hurt"), ("ngh04", "no sparks"),
-    ("ngh05", "no refrigerant smell"), ("ngh06", "nothing is on fire"), ("ngh07", "no one trapped"),
-    ("ngh08", "not flooding"), ("ngh09", "no burning smell"), ("ngh10", "no injuries"),
-    ("ngh11", "no arcing or flash"), ("ngh12", "the gas detector reads zero"), ("ngh13", "no leak"),
-    ("ngh14", "no one got a shock"), ("ngh15", "no fumes"), ("ngh16", "no flames"),
-    ("ngh17", "nobody is in danger"), ("ngh18", "no ammonia smell"),
-]
+NEGATION_FORMS = ["no {x}", "there is no {x}", "nothing like {x}", "zero {x}", "no sign of {x}",
+                  "definitely no {x}", "not any {x}", "no {x} at all"]
+HAZARD_NOUNS = ["gas smell", "smell of gas", "smoke", "fire", "flames", "sparks", "arcing", "burning smell",
+                "refrigerant smell", "ammonia smell", "fumes", "flooding", "injuries", "one hurt",
+                "one trapped", "shock", "danger to anyone", "leak"]
+# (id, phrase): every negation form with every hazard noun; the split holds out phrases, so dev and test
+# see new phrasings of negations whose words also occur negated in train.
+NEGATED_HAZARDS = [(f"ngh{i:02d}{j}", f.replace("{x}", x))
+                   for i, x in enumerate(HAZARD_NOUNS) for j, f in zip("abcdefgh", NEGATION_FORMS)]
 NEG_FRAMES = ["{h}, {s}", "{h} and {h2}, {s}", "{s}. {h}", "{s}, {h}, {h2}", "just to say {h}: {s}",
               "{h} - {s}"]
 
@@ -652,7 +653,7 @@ SPECIAL = {  # items per split of each composite kind
     "buried": {"train": 200, "dev": 35, "test": 35},
     "two": {"train": 300, "dev": 55, "test": 55},
     "inject": {"train": 260, "dev": 45, "test": 45},
-    "negated": {"train": 220, "dev": 40, "test": 40},
+    "negated": {"train": 300, "dev": 45, "test": 45},
 }
 MAINTNORM_CAP = {"train": 360, "dev": 60, "test": 60}
 
@@ -673,7 +674,7 @@ def build():
     tsplit = split_ids(groups, random.Random(SEED + 1))
     csplit = split_list(CALM_FRAMES, random.Random(SEED + 2), 3, 3)
     isplit = split_list(INJECTIONS, random.Random(SEED + 3), 3, 3)
-    nsplit = split_list(NEGATED_HAZARDS, random.Random(SEED + 4), 4, 4)
+    nsplit = split_list(NEGATED_HAZARDS, random.Random(SEED + 4), 22, 22)
     negh = dict(NEGATED_HAZARDS)
     calm = dict(CALM_FRAMES)
     inj = dict(INJECTIONS)
