@@ -463,6 +463,23 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
              f"{'yes' if e <= 0.05 else 'no'} |")
     L.append("")
 
+    L.append("## Reading the misses\n")
+    worse = [f"{label[m]} {h}" for m in models for h in ("category", "urgency")
+             if res[m][h]["ece"] > res[m][h]["ece_uncalibrated"]]
+    if worse:
+        L.append("- Calibration: the temperatures are fitted on dev, whose held-out templates are not those of "
+                 "test, and the two splits differ in difficulty (each holds about 35 templates, so a few templates "
+                 "move an accuracy by points). Where a dev temperature made test ECE worse than T = 1 ("
+                 + ", ".join(worse) + "), the test split is easier than dev for that head. More templates per "
+                 "split, or real field data for dev, would make the fitted temperature transfer better.")
+    L.append(f"- Critical recall: {s8['critical_missed']} of the "
+             f"{int((res['_labels']['urgency'] == CRITICAL).sum())} critical test items were missed by the shipped "
+             "model; the daemon's own hazard rules run before the model's urgency is used.")
+    g = {h: 100 * (res["teacher_fp32"][h]["accuracy"] - s8[h]["accuracy"]) for h in HEAD_NAMES}
+    worst = max(g, key=g.get)
+    L.append(f"- The student's largest accuracy gap to the teacher is {worst} ({g[worst]:.1f} points); "
+             + ", ".join(f"{h} {g[h]:+.1f}" for h in HEAD_NAMES if h != worst) + " (teacher minus student).\n")
+
     L.append("## Training\n")
     L.append(f"- Teacher: {build.LAYERS} layers from the package weights, {teacher_info['epochs']} epochs, "
              f"lr {teacher_info['lr']}, batch {train.BATCH}, urgency class weights {train.URGENCY_WEIGHTS}, "
