@@ -238,7 +238,15 @@ class GraphBuilder:
         return out
 
 
-def build_fp32_model(w):
+def build_fp32_model(w, layers=LAYERS, heads=None, graph_name="minilm_l6", doc_string=None,
+                     producer_version=ARTIFACT_VERSION):
+    """The BERT encoder as an ONNX graph.
+
+    With `heads=None` (the default) the only output is `last_hidden_state`. With `heads`, a list of
+    (name, weight key prefix, label count), the graph also pools: output `embedding` is the
+    attention-mask mean of the last hidden state (not normalised), and each head adds an output
+    `{name}_logits` = embedding @ W.T + b from `{prefix}.weight` / `{prefix}.bias`.
+    """
     g = GraphBuilder()
 
     def weight_t(key):
@@ -291,7 +299,7 @@ def build_fp32_model(w):
     m = g.op("Sub", [one_f, m], "/mask/Sub")
     mask_bias = g.op("Mul", [m, neg_f], "/mask/Mul")
 
-    for i in range(LAYERS):
+    for i in range(layers):
         p = f"encoder.layer.{i}"
         s = f"/encoder/layer.{i}"
         q = linear(x, f"{p}.attention.self.query", f"{s}/attention/self/query")
@@ -323,7 +331,7 @@ def build_fp32_model(w):
         h = g.op("Mul", [hh, e], f"{s}/intermediate/gelu/Mul")
         o = linear(h, f"{p}.output.dense", f"{s}/output/dense")
         o = g.op("Add", [o, x], f"{s}/output/Add_residual")
-        last = i == LAYERS - 1
+        last = i == layers - 1
         x = layer_norm(o, f"{p}.output.LayerNorm", f"{s}/output/LayerNorm",
                        output="last_hidden_state" if last else None)
 
@@ -331,18 +339,42 @@ def build_fp32_model(w):
         helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
         for n in ("input_ids", "attention_mask", "token_type_ids")
     ]
-    outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", HIDDEN])]
-    graph = helper.make_graph(g.nodes, "minilm_l6", inputs, outputs, g.initializers)
+    if heads is None:
+        outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
+                                                 ["batch", "seq", HIDDEN])]
+    else:
+        outputs = add_pooling_and_heads(g, w, x, heads)
+    graph = helper.make_graph(g.nodes, graph_name, inputs, outputs, g.initializers)
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="slmd-models-build",
-        producer_version=ARTIFACT_VERSION,
-        doc_string=f"{SOURCE_MODEL} BertModel encoder, fp32, built from safetensors by models/build.py",
+        producer_version=producer_version,
+        doc_string=doc_string or f"{SOURCE_MODEL} BertModel encoder, fp32, built from safetensors by models/build.py",
     )
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def add_pooling_and_heads(g, w, hidden, heads):
+    """Masked mean pooling of `hidden` into output `embedding`, then one linear head per entry."""
+    m = g.op("Cast", ["attention_mask"], "/pool/Cast", to=TensorProto.FLOAT)
+    m = g.op("Unsqueeze", [m, g.const_i64("const_pool_axes", [2])], "/pool/Unsqueeze")
+    summed = g.op("Mul", [hidden, m], "/pool/Mul")
+    axis1 = g.const_i64("const_pool_reduce_axes", [1])
+    summed = g.op("ReduceSum", [summed, axis1], "/pool/ReduceSum", keepdims=0)
+    count = g.op("ReduceSum", [m, axis1], "/pool/ReduceSum_mask", keepdims=0)
+    count = g.op("Max", [count, g.const_f32("const_pool_min_count", 1e-9)], "/pool/Max")
+    emb = g.op("Div", [summed, count], "/pool/Div", output="embedding")
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", HIDDEN])]
+    for name, prefix, n in heads:
+        wt = g.init(prefix + ".weight", np.ascontiguousarray(w[prefix + ".weight"].T.astype(np.float32)))
+        b = g.init(prefix + ".bias", w[prefix + ".bias"].astype(np.float32))
+        y = g.op("MatMul", [emb, wt], f"/heads/{name}/MatMul")
+        g.op("Add", [y, b], f"/heads/{name}/Add", output=f"{name}_logits")
+        outputs.append(helper.make_tensor_value_info(f"{name}_logits", TensorProto.FLOAT, ["batch", n]))
+    return outputs
 
 
 # --------------------------------------------------------------------------
@@ -455,14 +487,17 @@ class SentenceReader:
         pass
 
 
-def weight_only_int8(src_path, dst_path):
-    """Replace each MatMul weight W [in, out] with int8 + per-column scale + DequantizeLinear(axis=1)."""
+def weight_only_int8(src_path, dst_path, skip=(), doc_string=None):
+    """Replace each MatMul weight W [in, out] with int8 + per-column scale + DequantizeLinear(axis=1).
+
+    Initializers named in `skip` stay fp32.
+    """
     model = onnx.load(str(src_path))
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     new_nodes, count = [], 0
     for node in graph.node:
-        if node.op_type == "MatMul" and node.input[1] in inits:
+        if node.op_type == "MatMul" and node.input[1] in inits and node.input[1] not in skip:
             t = inits[node.input[1]]
             W = numpy_helper.to_array(t)
             if W.ndim == 2 and W.dtype == np.float32:
@@ -486,7 +521,8 @@ def weight_only_int8(src_path, dst_path):
         new_nodes.append(node)
     del graph.node[:]
     graph.node.extend(new_nodes)
-    model.doc_string = f"{SOURCE_MODEL} BertModel encoder, weight-only int8 MatMul weights (per output channel)"
+    model.doc_string = doc_string or \
+        f"{SOURCE_MODEL} BertModel encoder, weight-only int8 MatMul weights (per output channel)"
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(dst_path))
     log(f"  w8_dq: {count} MatMul weights rewritten")
@@ -614,7 +650,8 @@ def fmt_vec(v):
     return "[" + ", ".join(f"{float(x):.7g}" for x in v) + "]"
 
 
-def write_reference(path, sentences, token_ids, vectors, fp32_vectors):
+def write_reference(path, sentences, token_ids, vectors, fp32_vectors, logits=None):
+    """reference.json; `logits`, when given, is one {head: [values]} per sentence."""
     lines = ["{"]
     lines.append('  "sentences": [')
     lines.append(",\n".join("    " + json.dumps(s, ensure_ascii=False) for s in sentences))
@@ -627,7 +664,14 @@ def write_reference(path, sentences, token_ids, vectors, fp32_vectors):
     lines.append("  ],")
     lines.append('  "fp32_vectors": [')
     lines.append(",\n".join("    " + fmt_vec(v) for v in fp32_vectors))
-    lines.append("  ]")
+    if logits is None:
+        lines.append("  ]")
+    else:
+        lines.append("  ],")
+        lines.append('  "logits": [')
+        lines.append(",\n".join(
+            "    {" + ", ".join(f"{json.dumps(k)}: {fmt_vec(v)}" for k, v in row.items()) + "}" for row in logits))
+        lines.append("  ]")
     lines.append("}")
     text = "\n".join(lines) + "\n"
     json.loads(text)  # well-formed
