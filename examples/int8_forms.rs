@@ -10,39 +10,12 @@
 use std::time::Instant;
 use tract_onnx::prelude::*;
 
-fn load(path: &str) -> TractResult<Arc<TypedRunnableModel>> {
-    let mut model = tract_onnx::onnx()
-        .with_ignore_value_info(true)
-        .with_ignore_output_shapes(true)
-        .model_for_path(path)?;
-    let s = model.sym("S");
-    for i in 0..model.inputs.len() {
-        model.set_input_fact(i, i64::fact([1.to_dim(), s.to_dim()]).into())?;
-    }
-    model.into_optimized()?.into_runnable()
-}
+mod common;
 
-fn embed(plan: &Arc<TypedRunnableModel>, ids: &[u32]) -> TractResult<Vec<f32>> {
-    let s = ids.len();
-    let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-    let names: Vec<String> = plan
-        .model()
-        .inputs
-        .iter()
-        .map(|o| plan.model().node(o.node).name.clone())
-        .collect();
-    let inputs: TVec<TValue> = names
-        .iter()
-        .map(|n| {
-            let a = match n.as_str() {
-                "input_ids" => tract_ndarray::Array2::from_shape_vec((1, s), ids.clone()).unwrap(),
-                "attention_mask" => tract_ndarray::Array2::from_elem((1, s), 1i64),
-                _ => tract_ndarray::Array2::from_elem((1, s), 0i64),
-            };
-            Tensor::from(a).into()
-        })
-        .collect();
-    let out = plan.run(inputs)?;
+use common::{bench_ids, load};
+
+fn embed(plan: &Arc<TypedRunnableModel>, ids: &[i64]) -> TractResult<Vec<f32>> {
+    let out = common::run(plan, ids)?;
     let v = out[0].to_plain_array_view::<f32>()?;
     let dim = v.shape()[2];
     let mut pooled = vec![0f32; dim];
@@ -61,13 +34,7 @@ fn main() -> TractResult<()> {
         args.len() >= 2,
         "usage: int8_forms FILE.onnx TOKENIZER.json [REFERENCE.onnx]"
     );
-    let mut tok = tokenizers::Tokenizer::from_file(&args[1]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    tok.with_padding(None);
-    let ids: Vec<Vec<u32>> = slmd::cli::bench::QUERIES
-        .iter()
-        .map(|q| tok.encode(*q, true).map(|e| e.get_ids().to_vec()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ids = bench_ids(&args[1])?;
     let t = Instant::now();
     let plan = load(&args[0])?;
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;

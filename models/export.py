@@ -15,7 +15,7 @@ Needs models/.ckpt/{teacher,student}.pt from models/train.py. Steps:
      how closely the int8 graph follows the fp32 student.
   4. Fit one temperature per head on dev from the int8 graph's own logits.
   5. Evaluate teacher fp32, student fp32 and student int8 on test.
-  6. Time teacher fp32 and student int8 in tract (models/tract_bench), which
+  6. Time teacher fp32 and student int8 in tract (examples/triage_forms.rs), which
      also checks tract against reference.json.
   7. Write model.onnx, tokenizer.json, reference.json, manifest.toml and
      REPORT.md.
@@ -204,17 +204,16 @@ def top1(query_emb, passage_emb, passage_doc):
 
 
 def tract_bench(paths, tokenizer, reference, rounds=3):
-    """Runs models/tract_bench on each file, `rounds` times in turn (teacher, students, teacher, ...),
+    """Runs examples/triage_forms.rs on each file, `rounds` times in turn (teacher, students, teacher, ...),
     and keeps each file's run with the lowest p50, so a burst of load on the shared machine does not
     decide the comparison. Returns {key: json line}."""
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
-    cwd = HERE / "tract_bench"
-    exe = Path(env["CARGO_TARGET_DIR"]) / "debug" / "triage-tract-bench"
-    sources = [cwd / "Cargo.toml", cwd / "Cargo.lock", cwd / "src" / "main.rs"]
-    if not exe.exists() or exe.stat().st_mtime < max(p.stat().st_mtime for p in sources):
-        # (cargo also waits here while another build holds the target dir's lock)
-        subprocess.run(["cargo", "build", "-q"], cwd=cwd, env=env, check=True)
+    cwd = REPO
+    exe = Path(env["CARGO_TARGET_DIR"]) / "debug" / "examples" / "triage_forms"
+    # Incremental: a no-op when nothing changed (cargo waits while another
+    # build holds the target dir's lock).
+    subprocess.run(["cargo", "build", "-q", "--example", "triage_forms"], cwd=cwd, env=env, check=True)
     out = {}
     for r in range(rounds):
         for key, path in paths.items():
@@ -403,7 +402,7 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
         L.append(f"| {label[m]} | `{FILES[m].name}` | {sizes[m] / 1e6:.1f} MB | {p50} | {p95} | {rss} | "
                  f"{res[m]['ort_p50_us'] / 1000:.2f} ms |")
     L.append("")
-    L.append("tract: `models/tract_bench` (tract-onnx 0.23, one symbolic plan, batch 1, one thread, "
+    L.append("tract: `examples/triage_forms.rs` (tract-onnx 0.23, one symbolic plan, batch 1, one thread, "
              f"{tract.get('student_int8', {}).get('runs', 200)} runs round-robin over the 20 bench queries of "
              "`slmd bench`, full forward pass including the heads), one process per file; the three files "
              f"were run in turn {tract.get('student_int8', {}).get('rounds', 1)} times on the same machine and "

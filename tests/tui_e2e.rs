@@ -104,7 +104,7 @@ fn tui_cmdline(sock: &Path) -> String {
 fn tui_asks_switches_views_survives_a_restart_and_quits_cleanly() {
     // qemu-user does not emulate the terminal ioctls crossterm needs
     // (ENOSYS); the UI is exercised natively and by the render tests.
-    if std::env::var("SLMD_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty()) {
+    if common::runner().is_some() {
         eprintln!("skipped under an emulator: no terminal ioctls in qemu-user");
         return;
     }

@@ -240,23 +240,6 @@ impl Config {
                     ),
                 )
             })?;
-        let t = &raw.triage;
-        let triage = TriageConfig {
-            similarity_floor: unit("triage.similarity_floor", t.similarity_floor)?,
-            similarity_strong: unit("triage.similarity_strong", t.similarity_strong)?,
-            vote_temperature: if t.vote_temperature > 0.0 && t.vote_temperature <= 10.0 {
-                t.vote_temperature
-            } else {
-                return Err(bad(
-                    "triage.vote_temperature",
-                    format!("is {}; must be in (0, 10]", t.vote_temperature),
-                ));
-            },
-            hazard_similarity: unit("triage.hazard_similarity", t.hazard_similarity)?,
-            answer_steps: range("triage.answer_steps", t.answer_steps, 1, 20)?,
-            max_fields: crate::limits::MAX_FIELDS,
-            policy: crate::policy::PolicyConfig::default(),
-        };
         let p = &raw.policy;
         let base = unit("policy.local_threshold", p.local_threshold)?;
         let th = &p.thresholds;
@@ -275,12 +258,28 @@ impl Config {
                 *slot = unit(key, v)?;
             }
         }
-        let mut triage = triage;
-        triage.policy = crate::policy::PolicyConfig {
-            category_thresholds,
-            in_scope_min: unit("policy.in_scope_min", p.in_scope_min)?,
-            similarity_floor: triage.similarity_floor,
-            escalate_critical: p.escalate_critical,
+        let t = &raw.triage;
+        let similarity_floor = unit("triage.similarity_floor", t.similarity_floor)?;
+        let triage = TriageConfig {
+            similarity_floor,
+            similarity_strong: unit("triage.similarity_strong", t.similarity_strong)?,
+            vote_temperature: if t.vote_temperature > 0.0 && t.vote_temperature <= 10.0 {
+                t.vote_temperature
+            } else {
+                return Err(bad(
+                    "triage.vote_temperature",
+                    format!("is {}; must be in (0, 10]", t.vote_temperature),
+                ));
+            },
+            hazard_similarity: unit("triage.hazard_similarity", t.hazard_similarity)?,
+            answer_steps: range("triage.answer_steps", t.answer_steps, 1, 20)?,
+            max_fields: crate::limits::MAX_FIELDS,
+            policy: crate::policy::PolicyConfig {
+                category_thresholds,
+                in_scope_min: unit("policy.in_scope_min", p.in_scope_min)?,
+                similarity_floor,
+                escalate_critical: p.escalate_critical,
+            },
         };
         if triage.similarity_strong <= triage.similarity_floor {
             return Err(bad(

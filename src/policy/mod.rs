@@ -113,31 +113,6 @@ pub struct Verdict {
 pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
     let mut reasons = Vec::new();
     let mut why = |code: ReasonCode, detail: String| reasons.push(Reason { code, detail });
-    // Whether the request may leave the device, with the reason if not.
-    let may_send = |why: &mut dyn FnMut(ReasonCode, String)| {
-        if at.no_egress {
-            why(
-                ReasonCode::NoEgress,
-                "escalation forbidden for this request".into(),
-            );
-            false
-        } else if at.budget_left == 0 {
-            why(
-                ReasonCode::BudgetExhausted,
-                "escalation budget for this hour is spent".into(),
-            );
-            false
-        } else {
-            if at.connectivity == Connectivity::Offline {
-                why(
-                    ReasonCode::QueuedOffline,
-                    "uplink down: kept in the outbox until it is back".into(),
-                );
-            }
-            true
-        }
-    };
-
     if let Some(said) = &s.data_request {
         why(
             ReasonCode::DataRequestRefused,
@@ -156,7 +131,7 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
             ReasonCode::CriticalToHuman,
             "people or major assets at risk: safety steps now, a person decides".into(),
         );
-        let escalate = cfg.escalate_critical && may_send(&mut why);
+        let escalate = cfg.escalate_critical && may_send(at, &mut why);
         return Verdict {
             route: Route::Human,
             escalate,
@@ -206,7 +181,7 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
             ),
         );
     }
-    if may_send(&mut why) {
+    if may_send(at, &mut why) {
         Verdict {
             route: Route::Escalate,
             escalate: true,
@@ -219,6 +194,32 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
             reasons,
         }
     }
+}
+
+/// Whether the request may leave the device; says why not, or that it
+/// waits in the outbox.
+fn may_send(at: &Situation, why: &mut impl FnMut(ReasonCode, String)) -> bool {
+    if at.no_egress {
+        why(
+            ReasonCode::NoEgress,
+            "escalation forbidden for this request".into(),
+        );
+        return false;
+    }
+    if at.budget_left == 0 {
+        why(
+            ReasonCode::BudgetExhausted,
+            "escalation budget for this hour is spent".into(),
+        );
+        return false;
+    }
+    if at.connectivity == Connectivity::Offline {
+        why(
+            ReasonCode::QueuedOffline,
+            "uplink down: kept in the outbox until it is back".into(),
+        );
+    }
+    true
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use crate::api::proto::{bounded, Query, Request};
 use app::{App, AppEvent, NetCmd, NetEvent};
 use ratatui::crossterm::event::{self, Event};
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -32,7 +31,9 @@ const STATUS_EVERY: Duration = Duration::from_secs(20);
 /// Runs the UI until the user quits. The terminal is restored on return and
 /// on panic.
 pub fn run(socket: PathBuf) -> anyhow::Result<()> {
-    let (ev_tx, ev_rx) = sync_channel::<AppEvent>(EVENT_QUEUE);
+    // One bounded queue carries keys (sent from a plain thread) and network
+    // events (sent from the connection task) to the UI thread.
+    let (ev_tx, ev_rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
     let (cmd_tx, cmd_rx) = mpsc::channel::<NetCmd>(CMD_QUEUE);
 
     let net_events = ev_tx.clone();
@@ -54,16 +55,18 @@ pub fn run(socket: PathBuf) -> anyhow::Result<()> {
 
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    events: Receiver<AppEvent>,
+    mut events: mpsc::Receiver<AppEvent>,
     cmds: mpsc::Sender<NetCmd>,
 ) -> anyhow::Result<()> {
     let mut app = App::new();
     terminal.draw(|f| ui::render(f, &app))?;
-    while let Ok(ev) = events.recv() {
+    while let Some(ev) = events.blocking_recv() {
         let mut pending = vec![ev];
         // Apply everything already queued before drawing once: on a slow
         // link, a burst of keys costs one redraw.
-        pending.extend(events.try_iter());
+        while let Ok(ev) = events.try_recv() {
+            pending.push(ev);
+        }
         for ev in pending {
             for cmd in app.handle(ev) {
                 if cmds.try_send(cmd).is_err() {
@@ -79,7 +82,7 @@ fn event_loop(
     Ok(())
 }
 
-fn key_thread(tx: SyncSender<AppEvent>) {
+fn key_thread(tx: mpsc::Sender<AppEvent>) {
     loop {
         let ev = match event::read() {
             Ok(Event::Key(k)) => AppEvent::Key(k),
@@ -90,20 +93,24 @@ fn key_thread(tx: SyncSender<AppEvent>) {
                 return;
             }
         };
-        if tx.send(ev).is_err() {
+        if tx.blocking_send(ev).is_err() {
             return;
         }
     }
 }
 
-fn connection_thread(socket: PathBuf, cmds: mpsc::Receiver<NetCmd>, events: SyncSender<AppEvent>) {
+fn connection_thread(
+    socket: PathBuf,
+    cmds: mpsc::Receiver<NetCmd>,
+    events: mpsc::Sender<AppEvent>,
+) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = events.send(AppEvent::Net(NetEvent::Disconnected {
+            let _ = events.blocking_send(AppEvent::Net(NetEvent::Disconnected {
                 error: format!("cannot start the I/O runtime: {e}"),
             }));
             return;
@@ -116,16 +123,12 @@ fn connection_thread(socket: PathBuf, cmds: mpsc::Receiver<NetCmd>, events: Sync
 async fn connection(
     socket: PathBuf,
     mut cmds: mpsc::Receiver<NetCmd>,
-    events: SyncSender<AppEvent>,
+    events: mpsc::Sender<AppEvent>,
 ) {
+    // False once the UI has gone.
     let send = |ev: NetEvent| {
         let events = events.clone();
-        async move {
-            // The UI applies events quickly; a full queue only delays us.
-            tokio::task::spawn_blocking(move || events.send(AppEvent::Net(ev)).is_ok())
-                .await
-                .unwrap_or(false)
-        }
+        async move { events.send(AppEvent::Net(ev)).await.is_ok() }
     };
     let mut retry = Duration::from_millis(250);
     loop {

@@ -372,11 +372,10 @@ fn decision(f: &mut Frame, app: &App, d: &DecisionMsg, area: Rect) {
             None => lines.push(Line::from("(loading...)")),
         }
     }
-    let scroll = app.scroll;
     f.render_widget(
         Paragraph::new(Text::from(lines))
             .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
+            .scroll((app.scroll, 0)),
         rest,
     );
 }

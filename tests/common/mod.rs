@@ -109,15 +109,19 @@ impl TestServer {
     }
 }
 
+/// The emulator the binary runs under, from `SLMD_TEST_RUNNER`, if any.
+pub fn runner() -> Option<String> {
+    std::env::var("SLMD_TEST_RUNNER")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+}
+
 /// A command for the real `slmd` binary. Under emulation, set
 /// `SLMD_TEST_RUNNER` (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu") so
 /// the binary is started through it.
 pub fn slmd() -> Command {
     let bin = env!("CARGO_BIN_EXE_slmd");
-    match std::env::var("SLMD_TEST_RUNNER")
-        .ok()
-        .filter(|r| !r.trim().is_empty())
-    {
+    match runner() {
         Some(runner) => {
             let mut parts = runner.split_whitespace();
             let mut c = Command::new(parts.next().unwrap());
@@ -132,10 +136,7 @@ pub fn slmd() -> Command {
 /// for tools such as tmux that take a command line.
 pub fn slmd_shell_words() -> String {
     let bin = env!("CARGO_BIN_EXE_slmd");
-    match std::env::var("SLMD_TEST_RUNNER")
-        .ok()
-        .filter(|r| !r.trim().is_empty())
-    {
+    match runner() {
         Some(runner) => format!("{} {bin}", runner.trim()),
         None => bin.to_string(),
     }

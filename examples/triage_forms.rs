@@ -5,43 +5,31 @@
 //! normalised `embedding` to the file's `vectors`, the largest head-logit
 //! difference and whether every head's argmax agrees (and, where it does not,
 //! the largest reference top-1/top-2 margin among those near-ties).
+//!
+//! Called by `models/export.py` for the triage models' REPORT.md:
+//!
+//! `cargo run --example triage_forms -- MODEL.onnx TOKENIZER.json [REFERENCE.json]`
 
 use std::time::Instant;
 use tract_onnx::prelude::*;
 
-fn load(path: &str) -> TractResult<Arc<TypedRunnableModel>> {
-    let mut model = tract_onnx::onnx()
-        .with_ignore_value_info(true)
-        .with_ignore_output_shapes(true)
-        .model_for_path(path)?;
-    let s = model.sym("S");
-    for i in 0..model.inputs.len() {
-        model.set_input_fact(i, i64::fact([1.to_dim(), s.to_dim()]).into())?;
-    }
-    model.into_optimized()?.into_runnable()
-}
+mod common;
+
+use common::{bench_ids, load};
 
 /// Runs one sequence; returns every output as a flat f32 vector, by output name.
 fn run(plan: &Arc<TypedRunnableModel>, ids: &[i64]) -> TractResult<Vec<(String, Vec<f32>)>> {
-    let s = ids.len();
     let model = plan.model();
-    let inputs: TVec<TValue> = model
-        .inputs
-        .iter()
-        .map(|o| {
-            let a = match model.node(o.node).name.as_str() {
-                "input_ids" => tract_ndarray::Array2::from_shape_vec((1, s), ids.to_vec()).unwrap(),
-                "attention_mask" => tract_ndarray::Array2::from_elem((1, s), 1i64),
-                _ => tract_ndarray::Array2::from_elem((1, s), 0i64),
-            };
-            Tensor::from(a).into()
-        })
-        .collect();
-    let out = plan.run(inputs)?;
+    let out = common::run(plan, ids)?;
     let names: Vec<String> = model
         .outputs
         .iter()
-        .map(|o| model.outlet_label(*o).map(String::from).unwrap_or_else(|| model.node(o.node).name.clone()))
+        .map(|o| {
+            model
+                .outlet_label(*o)
+                .map(String::from)
+                .unwrap_or_else(|| model.node(o.node).name.clone())
+        })
         .collect();
     out.iter()
         .zip(names)
@@ -50,19 +38,22 @@ fn run(plan: &Arc<TypedRunnableModel>, ids: &[i64]) -> TractResult<Vec<(String, 
 }
 
 fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &x)| if x > a.1 { (i, x) } else { a }).0
+    v.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |a, (i, &x)| if x > a.1 { (i, x) } else { a },
+        )
+        .0
 }
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    anyhow::ensure!(args.len() >= 2, "usage: triage-tract-bench MODEL.onnx TOKENIZER.json [REFERENCE.json]");
-    let mut tok = tokenizers::Tokenizer::from_file(&args[1]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    tok.with_padding(None);
-    let ids: Vec<Vec<i64>> = slmd::cli::bench::QUERIES
-        .iter()
-        .map(|q| tok.encode(*q, true).map(|e| e.get_ids().iter().map(|&i| i as i64).collect()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        args.len() >= 2,
+        "usage: triage_forms MODEL.onnx TOKENIZER.json [REFERENCE.json]"
+    );
+    let ids = bench_ids(&args[1])?;
     let t = Instant::now();
     let plan = load(&args[0])?;
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -86,15 +77,30 @@ fn main() -> anyhow::Result<()> {
         // Reference top-1 minus top-2 margin of each head where tract's argmax differs (near-ties).
         let mut flip_margin = 0f32;
         for (k, tids) in r["token_ids"].as_array().unwrap().iter().enumerate() {
-            let tids: Vec<i64> = tids.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+            let tids: Vec<i64> = tids
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect();
             for (name, mut v) in run(&plan, &tids)? {
                 if name == "embedding" {
                     slmd::engine::normalize(&mut v);
-                    let want: Vec<f32> = r["vectors"][k].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+                    let want: Vec<f32> = r["vectors"][k]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap() as f32)
+                        .collect();
                     min_cos = min_cos.min(slmd::engine::cosine(&v, &want));
                 } else {
                     let head = name.trim_end_matches("_logits");
-                    let want: Vec<f32> = r["logits"][k][head].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+                    let want: Vec<f32> = r["logits"][k][head]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap() as f32)
+                        .collect();
                     for (a, b) in v.iter().zip(&want) {
                         max_diff = max_diff.max((a - b).abs());
                     }
