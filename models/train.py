@@ -58,6 +58,7 @@ MAX_LEN = build.MAX_SEQ_LEN
 URGENCY_WEIGHTS = [1.0, 1.0, 1.5, 4.0]
 EMB_LOSS_WEIGHT = 4.0
 STUDENT_LAYERS = {3: [0, 3, 5], 2: [0, 5], 4: [0, 2, 4, 5]}
+KB_REPEAT = 2  # copies of the knowledge-base items in each training epoch (0: none)
 KD_T = 2.0
 KD_WEIGHT = 1.0
 KD_EMB_WEIGHT = 2.0
@@ -211,6 +212,34 @@ def load_split(name):
     return rows
 
 
+KB_DIR = HERE.parent / "kb" / "procedures"
+IGNORE = -100  # label of a head that an item does not teach
+
+
+def kb_rows():
+    """Training items from the knowledge base: each procedure's title and each of its symptom phrases,
+    labelled with the procedure's category and in scope. They widen the wording the heads see beyond the
+    generator's templates. Urgency is taught only by critical (danger) procedures, whose every symptom is
+    critical; a routine procedure's symptoms range over several urgencies, so they carry no urgency label."""
+    import tomllib
+    rows = []
+    for path in sorted(KB_DIR.glob("*.md")):
+        _, front, _ = path.read_text(encoding="utf-8").split("+++", 2)
+        meta = tomllib.loads(front)
+        urgency = "critical" if meta["urgency"] == "critical" else None
+        for text in [meta["title"], *meta["symptoms"]]:
+            rows.append({"text": text, "category": meta["category"], "urgency": urgency,
+                         "in_scope": True, "source": f"kb:{meta['id']}"})
+    return rows
+
+
+def kb_key():
+    h = hashlib.sha256()
+    for path in sorted(KB_DIR.glob("*.md")):
+        h.update(path.name.encode() + b"|" + path.read_bytes())
+    return h.hexdigest()
+
+
 def tokenize(tok, rows):
     return [tok.encode(r["text"]).ids[:MAX_LEN] for r in rows]
 
@@ -218,7 +247,7 @@ def tokenize(tok, rows):
 def labels_of(rows):
     return {
         "category": np.array([CATEGORY.index(r["category"]) for r in rows]),
-        "urgency": np.array([URGENCY.index(r["urgency"]) for r in rows]),
+        "urgency": np.array([URGENCY.index(r["urgency"]) if r["urgency"] else IGNORE for r in rows]),
         "in_scope": np.array([int(bool(r["in_scope"])) for r in rows]),
     }
 
@@ -388,7 +417,7 @@ def make_optimizer(model, lr, head_lr, steps):
 def label_loss(lg, yb):
     uw = torch.tensor(URGENCY_WEIGHTS)
     return (F.cross_entropy(lg["category"], yb["category"])
-            + F.cross_entropy(lg["urgency"], yb["urgency"], weight=uw)
+            + F.cross_entropy(lg["urgency"], yb["urgency"], weight=uw, ignore_index=IGNORE)
             + F.cross_entropy(lg["in_scope"], yb["in_scope"]))
 
 
@@ -460,6 +489,8 @@ def prepare():
     model_dir, _, _ = build.load_source()
     tok = build.make_tokenizer(model_dir)
     rows = {s: load_split(s) for s in ("train", "dev", "test")}
+    if KB_REPEAT > 0:
+        rows["train"] = rows["train"] + kb_rows() * KB_REPEAT
     ids = {s: tokenize(tok, r) for s, r in rows.items()}
     labels = {s: labels_of(r) for s, r in rows.items()}
     orig = original_embeddings(w, ids)
