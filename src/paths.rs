@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 /// Directory name of the bundled model.
-pub const MODEL_NAME: &str = "minilm-l6-int8";
+pub const MODEL_NAME: &str = "triage-student-int8";
 /// Bundled index, relative to the data root.
 const INDEX_REL: &str = "kb/index.slmkb";
 

@@ -2,9 +2,10 @@
 //! daemon's workers and by `slmd triage --in-process`, so both give exactly
 //! the same decisions.
 
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, HeadOutput, Manifest};
 use crate::kb::{Index, IndexError};
-use crate::triage::{self, Decision, RequestOptions, TriageConfig};
+use crate::labels::{Category, Urgency};
+use crate::triage::{self, Decision, HeadSignals, RequestOptions, TriageConfig};
 use std::path::Path;
 
 /// Why the pipeline could not be loaded.
@@ -14,6 +15,81 @@ pub enum LoadError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error("model {model} has heads slmd cannot use: {reason}")]
+    Heads { model: String, reason: String },
+}
+
+/// Where each label of the triage heads sits in the model's outputs.
+#[derive(Debug, Clone)]
+struct HeadLayout {
+    category: (usize, [usize; 7]),
+    urgency: (usize, [usize; 4]),
+    in_scope: (usize, usize),
+}
+
+impl HeadLayout {
+    /// `None` for a model without heads; an error for heads that do not
+    /// carry exactly the taxonomy's labels.
+    fn from_manifest(m: &Manifest) -> Result<Option<HeadLayout>, String> {
+        if m.heads.is_empty() {
+            return Ok(None);
+        }
+        let find = |name: &str, labels: &[&str]| -> Result<(usize, Vec<usize>), String> {
+            let (i, head) = m
+                .heads
+                .iter()
+                .enumerate()
+                .find(|(_, h)| h.name == name)
+                .ok_or_else(|| format!("no {name:?} head"))?;
+            if head.labels.len() != labels.len() {
+                return Err(format!(
+                    "head {name} has {} labels, expected {}",
+                    head.labels.len(),
+                    labels.len()
+                ));
+            }
+            let at = labels
+                .iter()
+                .map(|l| {
+                    head.labels
+                        .iter()
+                        .position(|x| x == l)
+                        .ok_or_else(|| format!("head {name} has no label {l:?}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((i, at))
+        };
+        let cats: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        let urgs: Vec<&str> = Urgency::ALL.iter().map(|u| u.as_str()).collect();
+        let (ci, c) = find("category", &cats)?;
+        let (ui, u) = find("urgency", &urgs)?;
+        let (si, s) = find("in_scope", &["out", "in"])?;
+        Ok(Some(HeadLayout {
+            category: (ci, c.try_into().expect("7 labels")),
+            urgency: (ui, u.try_into().expect("4 labels")),
+            in_scope: (si, s[1]),
+        }))
+    }
+
+    fn signals(&self, heads: &[HeadOutput]) -> Option<HeadSignals> {
+        let pick = |(h, at): (usize, &[usize]), out: &mut [f32]| -> Option<()> {
+            let probs = &heads.get(h)?.probs;
+            for (o, &i) in out.iter_mut().zip(at) {
+                *o = *probs.get(i)?;
+            }
+            Some(())
+        };
+        let mut category = [0f32; 7];
+        let mut urgency = [0f32; 4];
+        pick((self.category.0, &self.category.1), &mut category)?;
+        pick((self.urgency.0, &self.urgency.1), &mut urgency)?;
+        let in_scope = *heads.get(self.in_scope.0)?.probs.get(self.in_scope.1)?;
+        Some(HeadSignals {
+            category,
+            urgency,
+            in_scope,
+        })
+    }
 }
 
 /// Model, knowledge base and triage settings, loaded once.
@@ -23,6 +99,7 @@ pub struct Pipeline {
     index: Index,
     triage: TriageConfig,
     top_k: usize,
+    heads: Option<HeadLayout>,
 }
 
 impl Pipeline {
@@ -34,16 +111,34 @@ impl Pipeline {
     ) -> Result<Pipeline, LoadError> {
         let engine = Engine::load_with(model_dir, &cfg.engine.options())?;
         let index = Index::load(index_path, engine.model_sha256())?;
-        Ok(Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k))
+        Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k)
     }
 
-    pub fn new(engine: Engine, index: Index, triage: TriageConfig, top_k: usize) -> Pipeline {
-        Pipeline {
+    /// Puts the parts together; refused when the model's heads do not carry
+    /// the taxonomy's labels.
+    pub fn new(
+        engine: Engine,
+        index: Index,
+        triage: TriageConfig,
+        top_k: usize,
+    ) -> Result<Pipeline, LoadError> {
+        let heads =
+            HeadLayout::from_manifest(engine.manifest()).map_err(|reason| LoadError::Heads {
+                model: engine.manifest().name.clone(),
+                reason,
+            })?;
+        Ok(Pipeline {
             engine,
             index,
             triage,
             top_k: top_k.max(1),
-        }
+            heads,
+        })
+    }
+
+    /// Whether decisions come from the model's heads (or the retrieval vote).
+    pub fn has_heads(&self) -> bool {
+        self.heads.is_some()
     }
 
     pub fn engine(&self) -> &Engine {
@@ -64,6 +159,18 @@ impl Pipeline {
             // No uplink yet: escalations are kept on the device.
             ..RequestOptions::default()
         };
-        Ok(triage::triage(text, &hits, opts, &self.triage))
+        let heads = match &self.heads {
+            Some(layout) => Some(layout.signals(&e.heads).ok_or_else(|| {
+                EngineError::Inference("the model returned fewer head outputs than declared".into())
+            })?),
+            None => None,
+        };
+        Ok(triage::triage(
+            text,
+            &hits,
+            heads.as_ref(),
+            opts,
+            &self.triage,
+        ))
     }
 }

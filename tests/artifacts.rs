@@ -52,6 +52,41 @@ fn a_broken_manifest_is_named() {
 }
 
 #[test]
+fn a_manifest_naming_a_missing_head_output_or_two_embeddings_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_model(dir.path());
+    let path = dir.path().join("manifest.toml");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        manifest.replace("output = \"urgency_logits\"", "output = \"urgency_scores\""),
+    )
+    .unwrap();
+    let err = Engine::load(dir.path()).unwrap_err();
+    assert!(matches!(err, EngineError::Model { .. }), "{err}");
+    assert!(err.to_string().contains("urgency_scores"), "{err}");
+
+    let two = manifest.replace("[outputs]\n", "[outputs]\nhidden = \"last_hidden_state\"\n");
+    std::fs::write(&path, two).unwrap();
+    let err = Engine::load(dir.path()).unwrap_err();
+    assert!(matches!(err, EngineError::Manifest { .. }), "{err}");
+    assert!(err.to_string().contains("exactly one"), "{err}");
+}
+
+#[test]
+fn heads_without_the_taxonomy_labels_are_refused_by_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_model(dir.path());
+    let path = dir.path().join("manifest.toml");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, manifest.replace("\"hvac\"", "\"heating\"")).unwrap();
+    let cfg = slmd::config::Config::default_config();
+    let err = slmd::pipeline::Pipeline::load(dir.path(), &common::kb_index(), &cfg).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("head category has no label \"hvac\""), "{msg}");
+}
+
+#[test]
 fn an_index_built_by_another_model_is_refused() {
     let other = "0".repeat(64);
     let err = Index::load(&common::kb_index(), &other).unwrap_err();

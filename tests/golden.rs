@@ -11,6 +11,9 @@ struct Reference {
     token_ids: Vec<Vec<u32>>,
     vectors: Vec<Vec<f32>>,
     fp32_vectors: Vec<Vec<f32>>,
+    /// ONNX Runtime's head logits per sentence, by head name.
+    #[serde(default)]
+    logits: Vec<std::collections::BTreeMap<String, Vec<f32>>>,
 }
 
 fn reference() -> Reference {
@@ -54,4 +57,42 @@ fn long_text_is_truncated_to_the_model_window() {
     let e = engine.embed(&long).unwrap();
     assert!(e.truncated);
     assert_eq!(e.tokens, engine.manifest().max_seq_len);
+}
+
+#[test]
+fn tract_head_logits_match_onnx_runtime_reference_logits() {
+    let engine = Engine::load(&common::model_dir()).unwrap();
+    let heads = &engine.manifest().heads;
+    assert_eq!(heads.len(), 3, "the bundled model carries the triage heads");
+    let r = reference();
+    assert_eq!(r.logits.len(), r.sentences.len());
+    let mut worst = 0f32;
+    for (sentence, want) in r.sentences.iter().zip(&r.logits) {
+        let got = engine.embed(sentence).unwrap().heads;
+        for (head, out) in heads.iter().zip(&got) {
+            let want = &want[&head.name];
+            assert_eq!(out.logits.len(), want.len(), "{}", head.name);
+            for (g, w) in out.logits.iter().zip(want) {
+                worst = worst.max((g - w).abs());
+                assert!(
+                    (g - w).abs() <= 0.15,
+                    "{} logit {g} vs {w} for {sentence:?}",
+                    head.name
+                );
+            }
+            // Same label unless ONNX Runtime itself saw a near-tie.
+            let top = |v: &[f32]| {
+                let mut ix: Vec<usize> = (0..v.len()).collect();
+                ix.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+                ix
+            };
+            let (g, w) = (top(&out.logits), top(want));
+            if w.len() > 1 && want[w[0]] - want[w[1]] > 0.15 {
+                assert_eq!(g[0], w[0], "{} argmax for {sentence:?}", head.name);
+            }
+            let sum: f32 = out.probs.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-4, "probabilities sum to {sum}");
+        }
+    }
+    eprintln!("largest head-logit difference tract vs onnxruntime: {worst:.4}");
 }

@@ -148,7 +148,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // End-to-end through a real socket server in this process.
     let index = Index::load(&kb_index, engine.model_sha256())?;
-    let pipeline = Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k);
+    let pipeline = Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k)?;
     let e2e = end_to_end(pipeline, &cfg, runs)?;
     println!(
         "socket query -> decision:  p50 {}  p95 {}  mean {}  (p95 ratio to encoder p95: {:.2}x)",

@@ -75,6 +75,7 @@ struct RawTriage {
     similarity_floor: f32,
     similarity_strong: f32,
     vote_temperature: f32,
+    retrieval_weight: f32,
     hazard_similarity: f32,
     answer_steps: usize,
 }
@@ -271,6 +272,7 @@ impl Config {
                     format!("is {}; must be in (0, 10]", t.vote_temperature),
                 ));
             },
+            retrieval_weight: unit("triage.retrieval_weight", t.retrieval_weight)?,
             hazard_similarity: unit("triage.hazard_similarity", t.hazard_similarity)?,
             answer_steps: range("triage.answer_steps", t.answer_steps, 1, 20)?,
             max_fields: crate::limits::MAX_FIELDS,

@@ -21,7 +21,8 @@ pub struct Manifest {
     pub normalize: bool,
     /// Which int8 form the graph uses.
     pub quantization: String,
-    /// Classification heads carried by the graph (none in v1).
+    /// Classification heads carried by the graph, computed in the same pass
+    /// as the embedding.
     #[serde(default)]
     pub heads: Vec<Head>,
     /// Graph input names.
@@ -45,12 +46,17 @@ pub struct Inputs {
     pub token_type_ids: Option<String>,
 }
 
-/// Names of the graph outputs.
+/// Names of the graph outputs. Exactly one of `hidden` and `pooled` names
+/// where the embedding comes from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
     /// Token states `[1, S, embedding_dim]`, mean-pooled by the engine.
-    pub hidden: String,
+    #[serde(default)]
+    pub hidden: Option<String>,
+    /// An embedding already pooled by the graph, `[1, embedding_dim]`.
+    #[serde(default)]
+    pub pooled: Option<String>,
 }
 
 /// A classification head: an output of logits over labels.
@@ -106,7 +112,19 @@ impl Manifest {
                 return Err(format!("[files] sha256 of {file} is not 64 hex digits"));
             }
         }
-        for head in &self.heads {
+        match (&self.outputs.hidden, &self.outputs.pooled) {
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                return Err(
+                    "[outputs] must name exactly one of `hidden` (token states) and `pooled`"
+                        .into(),
+                )
+            }
+        }
+        for (i, head) in self.heads.iter().enumerate() {
+            if self.heads[..i].iter().any(|h| h.name == head.name) {
+                return Err(format!("head {} is listed twice", head.name));
+            }
             if head.labels.is_empty() {
                 return Err(format!("head {} has no labels", head.name));
             }

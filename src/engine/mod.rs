@@ -1,6 +1,7 @@
 //! The on-device encoder: loads a model directory (manifest, tokenizer,
 //! int8 ONNX graph), verifies it, and turns text into a pooled, normalised
-//! embedding with tract.
+//! embedding and, when the graph has them, each head's calibrated
+//! probabilities, all from one tract pass.
 //!
 //! Pure computation: no sockets, no configuration beyond the manifest. The
 //! optimised plan is built once and shared; each call gets its own state, so
@@ -56,6 +57,27 @@ pub struct Embedding {
     pub tokens: usize,
     /// Whether the text was longer than the model's window.
     pub truncated: bool,
+    /// One entry per manifest head, in manifest order.
+    pub heads: Vec<HeadOutput>,
+}
+
+/// What one classification head said about a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadOutput {
+    /// Raw logits, one per label.
+    pub logits: Vec<f32>,
+    /// Softmax of the logits divided by the head's temperature: calibrated
+    /// probabilities that sum to 1.
+    pub probs: Vec<f32>,
+}
+
+/// Softmax of `logits / temperature`, computed stably.
+pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
+    let t = if temperature > 0.0 { temperature } else { 1.0 };
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|l| ((l - max) / t).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
 }
 
 /// How the engine lays out a model in memory.
@@ -81,10 +103,21 @@ pub struct Engine {
     plan: Arc<TypedRunnableModel>,
     /// For each graph input slot, which tensor feeds it.
     input_roles: Vec<InputRole>,
-    hidden_slot: usize,
+    embedding: EmbeddingSlot,
+    /// Output slot of each manifest head, in manifest order.
+    head_slots: Vec<usize>,
     model_sha256: String,
     dir: PathBuf,
     load_time: Duration,
+}
+
+/// Where the embedding is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EmbeddingSlot {
+    /// Token states to mean-pool.
+    Hidden(usize),
+    /// A vector the graph pooled itself.
+    Pooled(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,18 +185,19 @@ impl Engine {
         steer_kernels(&manifest);
         let model_path = dir.join("model.onnx");
         let model_bytes = verified.get("model.onnx").expect("validated");
-        let (plan, input_roles, hidden_slot) =
-            build_plan(model_bytes, &manifest, opts).map_err(|e| EngineError::Model {
-                path: model_path.clone(),
-                reason: format!("{e:#}"),
-            })?;
+        let (plan, input_roles, embedding, head_slots) = build_plan(model_bytes, &manifest, opts)
+            .map_err(|e| EngineError::Model {
+            path: model_path.clone(),
+            reason: format!("{e:#}"),
+        })?;
         let model_sha256 = manifest.files["model.onnx"].clone();
         let engine = Engine {
             manifest,
             tokenizer,
             plan,
             input_roles,
-            hidden_slot,
+            embedding,
+            head_slots,
             model_sha256,
             dir: dir.to_path_buf(),
             load_time: Duration::ZERO,
@@ -266,16 +300,22 @@ impl Engine {
     /// Tokenizes and encodes a text.
     pub fn embed(&self, text: &str) -> Result<Embedding, EngineError> {
         let (ids, truncated) = self.tokenize(text)?;
-        let vector = self.embed_ids(&ids)?;
+        let (vector, heads) = self.run_ids(&ids)?;
         Ok(Embedding {
             vector,
             tokens: ids.len(),
             truncated,
+            heads,
         })
     }
 
     /// Runs the encoder on token ids and returns the pooled embedding.
     pub fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>, EngineError> {
+        Ok(self.run_ids(ids)?.0)
+    }
+
+    /// One pass over token ids: the pooled embedding and every head.
+    pub fn run_ids(&self, ids: &[u32]) -> Result<(Vec<f32>, Vec<HeadOutput>), EngineError> {
         if ids.is_empty() {
             return Err(EngineError::Tokenize("no tokens".into()));
         }
@@ -295,35 +335,82 @@ impl Engine {
             .plan
             .run(inputs)
             .map_err(|e| EngineError::Inference(format!("{e:#}")))?;
-        let hidden = outputs
-            .get(self.hidden_slot)
-            .ok_or_else(|| EngineError::Inference("missing hidden-state output".into()))?;
-        let view = hidden
-            .to_plain_array_view::<f32>()
-            .map_err(|e| EngineError::Inference(e.to_string()))?;
         let dim = self.manifest.embedding_dim;
-        let shape = view.shape();
-        if shape.len() != 3 || shape[0] != 1 || shape[2] != dim {
-            return Err(EngineError::Inference(format!(
-                "hidden-state output has shape {shape:?}, expected [1, S, {dim}]"
-            )));
-        }
-        let mut pooled = vec![0f32; dim];
-        for row in view.outer_iter().next().expect("batch 1").outer_iter() {
-            for (acc, v) in pooled.iter_mut().zip(row.iter()) {
-                *acc += *v;
+        let mut pooled = match self.embedding {
+            EmbeddingSlot::Hidden(slot) => mean_pool(output(&outputs, slot)?, dim)?,
+            EmbeddingSlot::Pooled(slot) => {
+                let view = output(&outputs, slot)?;
+                if view.shape() != [1, dim] {
+                    return Err(EngineError::Inference(format!(
+                        "pooled output has shape {:?}, expected [1, {dim}]",
+                        view.shape()
+                    )));
+                }
+                view.iter().copied().collect()
             }
-        }
-        let n = shape[1].max(1) as f32;
-        pooled.iter_mut().for_each(|v| *v /= n);
+        };
         if self.manifest.normalize {
             normalize(&mut pooled);
         }
         if pooled.iter().any(|v| !v.is_finite()) {
             return Err(EngineError::Inference("embedding is not finite".into()));
         }
-        Ok(pooled)
+        let mut heads = Vec::with_capacity(self.head_slots.len());
+        for (head, &slot) in self.manifest.heads.iter().zip(&self.head_slots) {
+            let view = output(&outputs, slot)?;
+            let n = head.labels.len();
+            if view.shape() != [1, n] {
+                return Err(EngineError::Inference(format!(
+                    "head {} has shape {:?}, expected [1, {n}]",
+                    head.name,
+                    view.shape()
+                )));
+            }
+            let logits: Vec<f32> = view.iter().copied().collect();
+            if logits.iter().any(|v| !v.is_finite()) {
+                return Err(EngineError::Inference(format!(
+                    "head {} gave a non-finite logit",
+                    head.name
+                )));
+            }
+            let probs = softmax(&logits, head.temperature);
+            heads.push(HeadOutput { logits, probs });
+        }
+        Ok((pooled, heads))
     }
+}
+
+fn output(
+    outputs: &TVec<TValue>,
+    slot: usize,
+) -> Result<tract_ndarray::ArrayViewD<'_, f32>, EngineError> {
+    outputs
+        .get(slot)
+        .ok_or_else(|| EngineError::Inference(format!("graph output {slot} is missing")))?
+        .to_plain_array_view::<f32>()
+        .map_err(|e| EngineError::Inference(e.to_string()))
+}
+
+/// Mean of the token states `[1, S, dim]`.
+fn mean_pool(
+    view: tract_ndarray::ArrayViewD<'_, f32>,
+    dim: usize,
+) -> Result<Vec<f32>, EngineError> {
+    let shape = view.shape();
+    if shape.len() != 3 || shape[0] != 1 || shape[2] != dim {
+        return Err(EngineError::Inference(format!(
+            "hidden-state output has shape {shape:?}, expected [1, S, {dim}]"
+        )));
+    }
+    let mut pooled = vec![0f32; dim];
+    let n = shape[1].max(1) as f32;
+    for row in view.outer_iter().next().expect("batch 1").outer_iter() {
+        for (acc, v) in pooled.iter_mut().zip(row.iter()) {
+            *acc += *v;
+        }
+    }
+    pooled.iter_mut().for_each(|v| *v /= n);
+    Ok(pooled)
 }
 
 /// Scales a vector to unit L2 norm (a zero vector stays zero).
@@ -361,7 +448,12 @@ fn steer_kernels(manifest: &Manifest) {
     }
 }
 
-type BuiltPlan = (Arc<TypedRunnableModel>, Vec<InputRole>, usize);
+type BuiltPlan = (
+    Arc<TypedRunnableModel>,
+    Vec<InputRole>,
+    EmbeddingSlot,
+    Vec<usize>,
+);
 
 fn build_plan(bytes: &[u8], manifest: &Manifest, opts: &EngineOptions) -> TractResult<BuiltPlan> {
     let mut model = tract_onnx::onnx()
@@ -388,24 +480,31 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, opts: &EngineOptions) -> TractR
         anyhow::bail!("graph has no input named {:?}", manifest.inputs.input_ids);
     }
     let outputs = model.output_outlets()?.to_vec();
-    let hidden_slot = outputs
+    let slot_of = |name: &str| {
+        outputs
+            .iter()
+            .position(|o| {
+                model.node(o.node).name == name || model.outlet_label(*o).is_some_and(|l| l == name)
+            })
+            .ok_or_else(|| anyhow::anyhow!("graph has no output named {name:?}"))
+    };
+    let embedding = match (&manifest.outputs.hidden, &manifest.outputs.pooled) {
+        (Some(h), _) => EmbeddingSlot::Hidden(slot_of(h)?),
+        (None, Some(p)) => EmbeddingSlot::Pooled(slot_of(p)?),
+        (None, None) => anyhow::bail!("the manifest names no embedding output"),
+    };
+    let head_slots = manifest
+        .heads
         .iter()
-        .position(|o| {
-            model.node(o.node).name == manifest.outputs.hidden
-                || model
-                    .outlet_label(*o)
-                    .is_some_and(|l| l == manifest.outputs.hidden)
-        })
-        .ok_or_else(|| {
-            anyhow::anyhow!("graph has no output named {:?}", manifest.outputs.hidden)
-        })?;
+        .map(|h| slot_of(&h.output))
+        .collect::<TractResult<Vec<_>>>()?;
     let mut typed = model.into_typed()?.into_decluttered()?;
     if opts.f16_weights {
         let n = weights_to_f16(&mut typed)?;
         tracing::debug!(matrices = n, "matmul weights kept as f16");
     }
     let plan = typed.into_optimized()?.into_runnable()?;
-    Ok((plan, roles, hidden_slot))
+    Ok((plan, roles, embedding, head_slots))
 }
 
 /// Stores every large constant f32 matrix that only feeds matmuls as f16;

@@ -2,11 +2,12 @@
 //! [`Decision`] with labels, an extractive grounded answer, extracted fields,
 //! a confidence, a route and machine-readable reasons.
 //!
-//! Pure and synchronous: no I/O, no model. Category comes from a
-//! score-weighted vote of the nearest procedures; urgency from explicit
-//! rules (hazards first) and the nearest procedure; the route from the
-//! safety, data and confidence rules below. Learned heads replace the vote
-//! later without changing this contract.
+//! Pure and synchronous: no I/O, no model. With a triage model, category,
+//! urgency and scope come from its calibrated heads ([`HeadSignals`]);
+//! explicit rules can raise urgency (hazards first) but nothing in the text
+//! can lower it. Without heads, category comes from a score-weighted vote of
+//! the nearest procedures and urgency from the rules and the nearest
+//! procedure. The route comes from [`crate::policy`].
 
 pub mod rules;
 
@@ -31,6 +32,9 @@ pub struct TriageConfig {
     pub answer_steps: usize,
     /// Most fields extracted from one query.
     pub max_fields: usize,
+    /// Weight of the retrieval vote mixed into the category head's
+    /// probabilities (0: the head alone).
+    pub retrieval_weight: f32,
     /// The routing rules' thresholds.
     pub policy: PolicyConfig,
 }
@@ -44,9 +48,48 @@ impl Default for TriageConfig {
             hazard_similarity: 0.62,
             answer_steps: 4,
             max_fields: 16,
+            retrieval_weight: 0.0,
             policy: PolicyConfig::default(),
         }
     }
+}
+
+/// Calibrated probabilities from the triage model's heads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadSignals {
+    /// Probability of each category, in [`Category::ALL`] order.
+    pub category: [f32; 7],
+    /// Probability of each urgency, in [`Urgency::ALL`] order.
+    pub urgency: [f32; 4],
+    /// Probability that the query is within the knowledge base's scope.
+    pub in_scope: f32,
+}
+
+impl HeadSignals {
+    /// The most probable category and its probability.
+    pub fn top_category(&self) -> (Category, f32) {
+        let (i, p) = argmax(&self.category);
+        (Category::ALL[i], p)
+    }
+
+    /// The most probable urgency and its probability.
+    pub fn top_urgency(&self) -> (Urgency, f32) {
+        let (i, p) = argmax(&self.urgency);
+        (Urgency::ALL[i], p)
+    }
+}
+
+fn argmax(p: &[f32]) -> (usize, f32) {
+    p.iter()
+        .copied()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
 }
 
 /// Per-request options that change the decision.
@@ -79,6 +122,10 @@ impl Default for RequestOptions {
 pub enum ReasonCode {
     /// Category from the vote of the nearest procedures.
     CategoryVote,
+    /// Category from the model's category head.
+    CategoryHead,
+    /// Urgency from the model's urgency head.
+    UrgencyHead,
     /// An explicit hazard rule made the case critical.
     HazardRule,
     /// A nearby `danger` procedure made the case critical.
@@ -117,6 +164,8 @@ impl ReasonCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ReasonCode::CategoryVote => "category_vote",
+            ReasonCode::CategoryHead => "category_head",
+            ReasonCode::UrgencyHead => "urgency_head",
             ReasonCode::HazardRule => "hazard_rule",
             ReasonCode::HazardProcedure => "hazard_procedure",
             ReasonCode::UrgencyRule => "urgency_rule",
@@ -187,57 +236,80 @@ const GENERIC_SAFETY: &[&str] = &[
     "Keep others out of the area and report to your supervisor.",
 ];
 
-/// Triage one query. `hits` are the nearest procedures, best first.
-pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageConfig) -> Decision {
+/// Triage one query. `hits` are the nearest procedures, best first;
+/// `heads` are the model's calibrated heads when it has them.
+pub fn triage(
+    text: &str,
+    hits: &[Hit<'_>],
+    heads: Option<&HeadSignals>,
+    opts: RequestOptions,
+    cfg: &TriageConfig,
+) -> Decision {
     let mut reasons = Vec::new();
     let mut why = |code: ReasonCode, detail: String| reasons.push(Reason { code, detail });
-
-    // Category: softmax-weighted vote of the hits.
     let top_score = hits.first().map_or(0.0, |h| h.score);
-    let mut votes: Vec<(Category, f32)> = Vec::new();
-    let mut total = 0.0;
-    for h in hits {
-        let w = ((h.score - top_score) / cfg.vote_temperature.max(1e-3)).exp();
-        total += w;
-        match votes.iter_mut().find(|(c, _)| *c == h.doc.category) {
-            Some((_, v)) => *v += w,
-            None => votes.push((h.doc.category, w)),
-        }
-    }
-    votes.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (category, share) = votes.first().map_or((Category::General, 0.0), |(c, v)| {
-        (*c, v / total.max(f32::MIN_POSITIVE))
-    });
-    if let Some(top) = hits.first() {
-        why(
-            ReasonCode::CategoryVote,
-            format!(
-                "{category} ({share:.2}) nearest {} at {:.2}",
-                top.doc.id, top.score
-            ),
-        );
-    }
 
-    // Out of scope: a topic the base never covers, or nothing close enough.
+    // Category and its probability.
+    let (category, share) = match heads {
+        Some(h) => {
+            let w = cfg.retrieval_weight.clamp(0.0, 1.0);
+            let mut mixed = h.category;
+            if w > 0.0 && !hits.is_empty() {
+                let votes = vote_distribution(hits, cfg.vote_temperature);
+                for (m, v) in mixed.iter_mut().zip(votes) {
+                    *m = (1.0 - w) * *m + w * v;
+                }
+            }
+            let (i, p) = argmax(&mixed);
+            let c = Category::ALL[i];
+            why(ReasonCode::CategoryHead, format!("{c} ({p:.2})"));
+            (c, p)
+        }
+        None => {
+            let (c, share) = vote(hits, cfg.vote_temperature);
+            if let Some(top) = hits.first() {
+                why(
+                    ReasonCode::CategoryVote,
+                    format!(
+                        "{c} ({share:.2}) nearest {} at {:.2}",
+                        top.doc.id, top.score
+                    ),
+                );
+            }
+            (c, share)
+        }
+    };
+
+    // Out of scope: a topic the base never covers, the scope head's say, or
+    // (without heads) nothing close enough.
     let off_topic = rules::out_of_scope_topic(text);
-    let in_scope = off_topic.is_none() && top_score >= cfg.similarity_floor;
+    let in_scope = off_topic.is_none()
+        && match heads {
+            Some(h) => h.in_scope >= cfg.policy.in_scope_min,
+            None => top_score >= cfg.similarity_floor,
+        };
     if let Some(topic) = &off_topic {
         why(
             ReasonCode::OutOfScope,
             format!("topic not covered: {topic:?}"),
         );
     } else if !in_scope {
-        why(
-            ReasonCode::OutOfScope,
-            format!(
+        let detail = match heads {
+            Some(h) => format!(
+                "in-scope probability {:.2} under {:.2}",
+                h.in_scope, cfg.policy.in_scope_min
+            ),
+            None => format!(
                 "best similarity {top_score:.2} under floor {:.2}",
                 cfg.similarity_floor
             ),
-        );
+        };
+        why(ReasonCode::OutOfScope, detail);
     }
 
-    // Urgency: hazards first, then wording, then the nearest procedure.
-    // Nothing in the text can lower a hazard.
+    // Urgency: the explicit hazard rules first (they only ever raise it),
+    // then the model; without heads, a nearby danger procedure, the
+    // wording, then the nearest procedure.
     let hazards = rules::hazards(text);
     let danger_hit = hits
         .iter()
@@ -247,6 +319,12 @@ pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageCo
             why(ReasonCode::HazardRule, format!("{}: {said:?}", h.as_str()));
         }
         Urgency::Critical
+    } else if let Some(h) = heads {
+        // The head learned urgency from the wording; a danger procedure
+        // nearby is already part of what it saw.
+        let (u, p) = h.top_urgency();
+        why(ReasonCode::UrgencyHead, format!("{u} ({p:.2})"));
+        u
     } else if let (Some(h), true) = (danger_hit, in_scope) {
         why(
             ReasonCode::HazardProcedure,
@@ -279,13 +357,16 @@ pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageCo
         );
     }
 
-    // Confidence: vote share scaled by how close the best procedure is.
-    let span = (cfg.similarity_strong - cfg.similarity_floor).max(1e-3);
-    let closeness = ((top_score - cfg.similarity_floor) / span).clamp(0.0, 1.0);
-    let confidence = if in_scope {
-        (share * closeness).clamp(0.0, 1.0)
-    } else {
-        0.0
+    // Confidence: the head's calibrated probability; without heads, the
+    // vote share scaled by how close the best procedure is.
+    let confidence = match heads {
+        _ if !in_scope => 0.0,
+        Some(_) => share.clamp(0.0, 1.0),
+        None => {
+            let span = (cfg.similarity_strong - cfg.similarity_floor).max(1e-3);
+            let closeness = ((top_score - cfg.similarity_floor) / span).clamp(0.0, 1.0);
+            (share * closeness).clamp(0.0, 1.0)
+        }
     };
 
     // Route: the policy's rules.
@@ -294,7 +375,11 @@ pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageCo
         &Signals {
             category,
             confidence,
-            in_scope: if in_scope { 1.0 } else { 0.0 },
+            in_scope: match heads {
+                Some(h) => h.in_scope,
+                None if in_scope => 1.0,
+                None => 0.0,
+            },
             off_topic: off_topic.is_some(),
             similarity: top_score,
             urgency,
@@ -379,6 +464,44 @@ pub fn triage(text: &str, hits: &[Hit<'_>], opts: RequestOptions, cfg: &TriageCo
     }
 }
 
+/// Softmax-weighted vote of the hits over every category, in
+/// [`Category::ALL`] order; sums to 1 when there are hits.
+fn vote_distribution(hits: &[Hit<'_>], temperature: f32) -> [f32; 7] {
+    let top_score = hits.first().map_or(0.0, |h| h.score);
+    let mut votes = [0f32; 7];
+    let mut total = 0.0;
+    for h in hits {
+        let w = ((h.score - top_score) / temperature.max(1e-3)).exp();
+        total += w;
+        if let Some(i) = Category::ALL.iter().position(|c| *c == h.doc.category) {
+            votes[i] += w;
+        }
+    }
+    if total > 0.0 {
+        votes.iter_mut().for_each(|v| *v /= total);
+    }
+    votes
+}
+
+/// Softmax-weighted vote of the hits' categories: the winner and its share.
+fn vote(hits: &[Hit<'_>], temperature: f32) -> (Category, f32) {
+    let top_score = hits.first().map_or(0.0, |h| h.score);
+    let mut votes: Vec<(Category, f32)> = Vec::new();
+    let mut total = 0.0;
+    for h in hits {
+        let w = ((h.score - top_score) / temperature.max(1e-3)).exp();
+        total += w;
+        match votes.iter_mut().find(|(c, _)| *c == h.doc.category) {
+            Some((_, v)) => *v += w,
+            None => votes.push((h.doc.category, w)),
+        }
+    }
+    votes.sort_by(|a, b| b.1.total_cmp(&a.1));
+    votes.first().map_or((Category::General, 0.0), |(c, v)| {
+        (*c, v / total.max(f32::MIN_POSITIVE))
+    })
+}
+
 fn push_steps<S: AsRef<str>>(out: &mut String, steps: &[S], n: usize) {
     for (i, s) in steps.iter().take(n).enumerate() {
         if i > 0 {
@@ -415,6 +538,7 @@ mod tests {
         triage(
             text,
             hits,
+            None,
             RequestOptions::default(),
             &TriageConfig::default(),
         )
@@ -505,6 +629,7 @@ mod tests {
         let dec = triage(
             "router thing acting odd",
             &hits,
+            None,
             opts,
             &TriageConfig::default(),
         );
@@ -568,5 +693,92 @@ mod tests {
             },
         ];
         assert_eq!(run("unit not cooling", &hits).category, Category::Hvac);
+    }
+
+    fn heads(category: Category, p: f32, urgency: Urgency, in_scope: f32) -> HeadSignals {
+        let spread = |n: usize, at: usize, p: f32| {
+            let mut v = vec![(1.0 - p) / (n - 1) as f32; n];
+            v[at] = p;
+            v
+        };
+        let ci = Category::ALL.iter().position(|c| *c == category).unwrap();
+        let ui = Urgency::ALL.iter().position(|u| *u == urgency).unwrap();
+        HeadSignals {
+            category: spread(7, ci, p).try_into().unwrap(),
+            urgency: spread(4, ui, 0.9).try_into().unwrap(),
+            in_scope,
+        }
+    }
+
+    fn with_heads(text: &str, hits: &[Hit<'_>], h: &HeadSignals) -> Decision {
+        triage(
+            text,
+            hits,
+            Some(h),
+            RequestOptions::default(),
+            &TriageConfig::default(),
+        )
+    }
+
+    #[test]
+    fn confident_heads_decide_category_and_urgency_over_the_nearest_procedure() {
+        let d = doc("NET-001", Category::Network, Urgency::Low, Safety::Routine);
+        let hits = [Hit {
+            doc: &d,
+            score: 0.7,
+        }];
+        let h = heads(Category::Hvac, 0.93, Urgency::High, 0.98);
+        let dec = with_heads("RTU-4 supply air barely moving", &hits, &h);
+        assert_eq!(dec.category, Category::Hvac);
+        assert_eq!(dec.urgency, Urgency::High);
+        assert_eq!(dec.route, Route::Local);
+        assert!((dec.confidence - 0.93).abs() < 1e-6);
+        assert!(dec.has_reason(ReasonCode::CategoryHead));
+        assert!(dec.has_reason(ReasonCode::UrgencyHead));
+    }
+
+    #[test]
+    fn hazard_rules_raise_the_urgency_head_and_nothing_lowers_it() {
+        let d = doc(
+            "PUMP-001",
+            Category::Mechanical,
+            Urgency::Normal,
+            Safety::Caution,
+        );
+        let hits = [Hit {
+            doc: &d,
+            score: 0.7,
+        }];
+        let low = heads(Category::Mechanical, 0.9, Urgency::Low, 0.99);
+        let dec = with_heads("pump P-3 noisy and I can smell gas", &hits, &low);
+        assert_eq!(dec.urgency, Urgency::Critical);
+        assert_eq!(dec.route, Route::Human);
+        let high = heads(Category::Mechanical, 0.9, Urgency::High, 0.99);
+        let dec = with_heads("pump P-3 noisy, no rush, whenever you can", &hits, &high);
+        assert_eq!(dec.urgency, Urgency::High);
+    }
+
+    #[test]
+    fn unsure_or_out_of_scope_heads_are_not_answered_locally() {
+        let d = doc(
+            "PUMP-001",
+            Category::Mechanical,
+            Urgency::Normal,
+            Safety::Caution,
+        );
+        let hits = [Hit {
+            doc: &d,
+            score: 0.8,
+        }];
+        let unsure = heads(Category::Mechanical, 0.3, Urgency::Normal, 0.99);
+        let dec = with_heads("pump thing odd", &hits, &unsure);
+        assert_eq!(dec.route, Route::Escalate);
+        assert!(dec.has_reason(ReasonCode::LowConfidence));
+        let outside = heads(Category::General, 0.95, Urgency::Normal, 0.1);
+        let dec = with_heads("what's a good pasta recipe", &hits, &outside);
+        assert!(!dec.in_scope);
+        assert_eq!(dec.route, Route::Escalate);
+        assert!(dec.has_reason(ReasonCode::OutOfScope));
+        assert_eq!(dec.confidence, 0.0);
     }
 }
