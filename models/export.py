@@ -502,9 +502,14 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-tract", action="store_true", help="skip the tract timing (needs cargo)")
+    ap.add_argument("--daemon-eval-only", action="store_true",
+                    help="only rebuild the index and refresh the `slmd eval` section of REPORT.md")
     ap.add_argument("--no-critical-bias", action="store_true",
                     help="do not shift the critical urgency logit (see critical_bias)")
     args = ap.parse_args()
+    if args.daemon_eval_only:
+        daemon_eval()
+        return
     torch.set_num_threads(train.THREADS)
 
     model_dir, w_src, weights_path = build.load_source()
@@ -618,6 +623,82 @@ def main():
     write_report(res, sizes, tract, rows["test"], student_info, teacher_info, agree, temps_all, orig_cos,
                  retrieval, len(passages), biases)
     log(f"wrote {OUT_DIR / 'REPORT.md'}")
+    if not args.no_tract:
+        daemon_eval()
+
+
+DAEMON_HEADING = "## The daemon's pipeline (`slmd eval`)"
+
+
+def daemon_eval():
+    """Rebuilds the knowledge-base index with the new model, runs `slmd eval --json` on dev and test (the
+    daemon's whole pipeline: heads, retrieval, hazard rules, policy, with the default configuration) and
+    puts the figures into REPORT.md, replacing an earlier section."""
+    env = dict(os.environ)
+    env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
+    subprocess.run(["cargo", "build", "-q", "--bin", "slmd"], cwd=REPO, env=env, check=True)
+    exe = Path(env["CARGO_TARGET_DIR"]) / "debug" / "slmd"
+    subprocess.run([str(exe), "kb", "build"], cwd=REPO, env=env, check=True)
+    got = {}
+    for split in ("dev", "test"):
+        out = subprocess.run([str(exe), "eval", "--json", str(train.DATA / f"{split}.jsonl")], cwd=REPO, env=env,
+                             check=True, capture_output=True, text=True).stdout
+        got[split] = json.loads(out)
+        log(f"slmd eval {split}: " + json.dumps({k: v for k, v in got[split].items() if k != "risk_coverage"}))
+    d, t = got["dev"], got["test"]
+    pc = lambda x: f"{100 * x:.1f} %"  # noqa: E731
+    L = [DAEMON_HEADING, "",
+         "What the daemon decides, end to end, with its default configuration: the heads (category mixed "
+         "with the retrieval vote, `triage.retrieval_weight`), the hazard, scope and injection rules and the "
+         "policy. `triage.retrieval_weight` and `policy.local_threshold` were chosen on **dev**; test was run "
+         "once with them. Written by `models/export.py` from `slmd eval --json`.", "",
+         "| figure | dev | test |", "|---|---|---|"]
+    rows_ = [("task success (route right, and category right when local)", "task_success", pc),
+             ("category accuracy, all items", lambda r: r["category"]["accuracy"], pc),
+             ("urgency accuracy", lambda r: r["urgency"]["accuracy"], pc),
+             ("in-scope accuracy", lambda r: r["in_scope"]["accuracy"], pc),
+             ("critical recall", "critical_recall", pc),
+             ("local coverage (in-scope low/normal answered locally)", "local_coverage", pc),
+             ("category accuracy of local answers", "local_category_accuracy", pc),
+             ("out-of-scope items answered locally", "out_of_scope_local", str),
+             ("escalation rate", "escalation_rate", pc),
+             ("human rate", "human_rate", pc),
+             ("grounded-answer rate", "grounded_rate", pc),
+             ("schema validity", "schema_validity", pc),
+             ("ECE of the decision confidence", "ece", lambda x: f"{x:.3f}"),
+             ("latency p50 / p95 (debug build, x86_64)", None, None)]
+    for label, key, fmt in rows_:
+        if key is None:
+            L.append(f"| {label} | {d['p50_ms']:.1f} / {d['p95_ms']:.1f} ms | {t['p50_ms']:.1f} / "
+                     f"{t['p95_ms']:.1f} ms |")
+            continue
+        get = key if callable(key) else (lambda r, k=key: r[k])
+        L.append(f"| {label} | {fmt(get(d))} | {fmt(get(t))} |")
+    L += ["", "Against the issue's targets, on test:", "", "| target | test | met |", "|---|---|---|"]
+    for label, ok, val in [
+            ("critical recall 100 %", t["critical_recall"] >= 1.0, pc(t["critical_recall"])),
+            ("category accuracy ≥ 90 % on local answers", t["local_category_accuracy"] >= 0.9,
+             pc(t["local_category_accuracy"])),
+            ("local coverage ≥ 70 % of in-scope low/normal items", t["local_coverage"] >= 0.7,
+             pc(t["local_coverage"])),
+            ("no out-of-scope item answered locally", t["out_of_scope_local"] == 0, str(t["out_of_scope_local"])),
+            ("ECE ≤ 0.05", t["ece"] <= 0.05, f"{t['ece']:.3f}")]:
+        L.append(f"| {label} | {val} | {'yes' if ok else 'no'} |")
+    L += ["", "Risk–coverage on test (answer locally when the confidence reaches the threshold; coverage is the "
+          "share of the items not sent to a person by a rule):", "", "| threshold | coverage | accuracy | answered |",
+          "|---|---|---|---|"]
+    for r in t["risk_coverage"]:
+        L.append(f"| {r['threshold']:.1f} | {pc(r['coverage'])} | {pc(r['accuracy'])} | {r['answered']} |")
+    section = "\n".join(L) + "\n\n"
+    path = OUT_DIR / "REPORT.md"
+    text = path.read_text(encoding="utf-8")
+    if DAEMON_HEADING in text:
+        head, rest = text.split(DAEMON_HEADING, 1)
+        tail = rest.split("\n## ", 1)
+        text = head + (("## " + tail[1]) if len(tail) > 1 else "")
+    head, rest = text.split("## Size and speed", 1)
+    path.write_text(head + section + "## Size and speed" + rest, encoding="utf-8")
+    log(f"added the daemon's figures to {path}")
 
 
 # The 20 queries of `slmd bench` (src/cli/bench.rs), read from the source so ORT and tract time the same texts.
