@@ -16,6 +16,9 @@
 //! - [`pipeline`]: engine + index + triage, shared by daemon and CLI.
 //! - [`workers`]: inference threads behind a bounded queue.
 //! - [`api`]: socket wire types, framing, server and client.
+//! - [`escalation`]: JSON payloads of the escalate and answer topics.
+//! - [`outbox`]: the durable store-and-forward queue of escalations (redb).
+//! - [`redact`]: removes what must not leave the device, and puts it back.
 //! - [`tui`]: the technicians' terminal UI, a client of the socket.
 //! - [`cli`]: the subcommands.
 #![forbid(unsafe_code)]
@@ -24,13 +27,16 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod escalation;
 pub mod eval;
 pub mod kb;
 pub mod labels;
 pub mod limits;
+pub mod outbox;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;
+pub mod redact;
 pub mod triage;
 pub mod tui;
 pub mod workers;
