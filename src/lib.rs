@@ -17,9 +17,11 @@
 //! - [`workers`]: inference threads behind a bounded queue.
 //! - [`api`]: socket wire types, framing, server and client.
 //! - [`escalation`]: JSON payloads of the escalate and answer topics.
+//! - [`escalations`]: the device side: redact, store, track, answer.
 //! - [`outbox`]: the durable store-and-forward queue of escalations (redb).
 //! - [`redact`]: removes what must not leave the device, and puts it back.
 //! - [`tui`]: the technicians' terminal UI, a client of the socket.
+//! - [`uplink`]: the MQTT 5 session: outbox draining, answers, status, telemetry, commands.
 //! - [`cli`]: the subcommands.
 #![forbid(unsafe_code)]
 
@@ -28,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod escalation;
+pub mod escalations;
 pub mod eval;
 pub mod kb;
 pub mod labels;
@@ -39,4 +42,5 @@ pub mod policy;
 pub mod redact;
 pub mod triage;
 pub mod tui;
+pub mod uplink;
 pub mod workers;

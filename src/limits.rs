@@ -10,6 +10,8 @@ pub const MAX_ID: usize = 64;
 pub const MAX_AGENT: usize = 64;
 /// Longest answer text.
 pub const MAX_ANSWER: usize = 2048;
+/// Longest central answer relayed to a client, in bytes.
+pub const MAX_CENTRAL_ANSWER: usize = crate::escalation::MAX_ANSWER_TEXT;
 /// Most sources cited by one decision.
 pub const MAX_SOURCES: usize = 5;
 /// Longest source title.

@@ -45,6 +45,9 @@ enum Command {
         /// The text must not leave the device.
         #[arg(long)]
         no_egress: bool,
+        /// Wait up to SECS for the central answer of an escalated query.
+        #[arg(long, value_name = "SECS")]
+        wait: Option<u64>,
         /// The query (words are joined with spaces).
         #[arg(required = true)]
         text: Vec<String>,
@@ -106,6 +109,12 @@ struct ServeArgs {
     socket: Option<PathBuf>,
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// MQTT 5 broker (mqtt://HOST:PORT or mqtts://HOST:PORT); turns the uplink on.
+    #[arg(long, value_name = "URL")]
+    broker: Option<String>,
+    /// This device's id in MQTT topics (default: the config's, else the host name).
+    #[arg(long, value_name = "ID")]
+    device_id: Option<String>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -188,7 +197,18 @@ fn main() -> anyhow::Result<()> {
     cli::init_logging();
     match cli.command {
         Command::Serve(a) => {
-            let config = cli::load_config(a.data.config.as_deref())?;
+            let mut config = cli::load_config(a.data.config.as_deref())?;
+            if let Some(b) = a.broker {
+                slmd::uplink::Broker::parse(&b).map_err(anyhow::Error::msg)?;
+                config.uplink.broker = Some(b);
+            }
+            if let Some(id) = a.device_id {
+                anyhow::ensure!(
+                    slmd::config::valid_device_id(&id),
+                    "--device-id {id:?} must be 1 to 64 of A-Z a-z 0-9 - _ ."
+                );
+                config.escalation.device_id = Some(id);
+            }
             let opts = ServeOptions {
                 socket: cli::socket(a.socket, &config),
                 state_dir: a
@@ -205,10 +225,17 @@ fn main() -> anyhow::Result<()> {
             socket,
             json,
             no_egress,
+            wait,
             text,
         } => {
             let socket = cli::socket(socket, &slmd::config::Config::default_config());
-            runtime()?.block_on(client_cmds::ask(&socket, &text.join(" "), json, no_egress))
+            runtime()?.block_on(client_cmds::ask(
+                &socket,
+                &text.join(" "),
+                json,
+                no_egress,
+                wait.map(std::time::Duration::from_secs),
+            ))
         }
         Command::Triage {
             jsonl: _,

@@ -100,6 +100,8 @@ pub struct Pipeline {
     triage: TriageConfig,
     top_k: usize,
     heads: Option<HeadLayout>,
+    /// Set once the uplink runs: whether its session is up.
+    online: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Pipeline {
@@ -133,7 +135,14 @@ impl Pipeline {
             triage,
             top_k: top_k.max(1),
             heads,
+            online: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Decisions from now on see the uplink's state through `online`
+    /// (before this, and without an uplink, escalations count as offline).
+    pub fn attach_uplink(&self, online: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        let _ = self.online.set(online);
     }
 
     /// Whether decisions come from the model's heads (or the retrieval vote).
@@ -153,10 +162,18 @@ impl Pipeline {
     pub fn decide(&self, text: &str, no_egress: bool) -> Result<Decision, EngineError> {
         let e = self.engine.embed(text)?;
         let hits = self.index.search(&e.vector, self.top_k);
+        let online = self
+            .online
+            .get()
+            .is_some_and(|o| o.load(std::sync::atomic::Ordering::Relaxed));
         let opts = RequestOptions {
             no_egress,
             truncated: e.truncated,
-            // No uplink yet: escalations are kept on the device.
+            connectivity: if online {
+                crate::policy::Connectivity::Online
+            } else {
+                crate::policy::Connectivity::Offline
+            },
             ..RequestOptions::default()
         };
         let heads = match &self.heads {

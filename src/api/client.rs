@@ -2,7 +2,7 @@
 //! `slmd triage` and `slmd tui`.
 
 use super::codec::{self, FrameError};
-use super::proto::{bounded, Hello, Query, Request, Response};
+use super::proto::{bounded, EscalationMsg, Hello, Query, Request, Response};
 use crate::limits::{DEFAULT_MAX_FRAME, MAX_TEXT, PROTOCOL_VERSION};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,6 +38,7 @@ pub struct Client {
     wr: OwnedWriteHalf,
     server: Hello,
     timeout: Duration,
+    last_escalation: Option<Box<EscalationMsg>>,
 }
 
 impl Client {
@@ -62,6 +63,7 @@ impl Client {
                 agent: bounded(""),
             },
             timeout,
+            last_escalation: None,
         };
         let hello = Request::Hello(Hello {
             version: PROTOCOL_VERSION,
@@ -99,7 +101,9 @@ impl Client {
         self.recv().await
     }
 
-    /// Triage one text.
+    /// Triage one text. Returns the decision (or the error); an
+    /// escalation frame that precedes it is kept in
+    /// [`Client::last_escalation`].
     pub async fn query(
         &mut self,
         id: &str,
@@ -108,13 +112,26 @@ impl Client {
     ) -> Result<Response, ClientError> {
         let text =
             heapless::String::try_from(text).map_err(|_| ClientError::TextTooLong(text.len()))?;
-        self.call(&Request::Query(Query {
+        self.last_escalation = None;
+        self.send(&Request::Query(Query {
             id: bounded(id),
             text,
             deadline_ms: None,
             no_egress,
         }))
-        .await
+        .await?;
+        loop {
+            match self.recv().await? {
+                Response::Escalation(e) if e.id.as_str() == id => self.last_escalation = Some(e),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The escalation state sent with the last query's decision, if it was
+    /// escalated.
+    pub fn last_escalation(&self) -> Option<&EscalationMsg> {
+        self.last_escalation.as_deref()
     }
 }
 

@@ -2,7 +2,9 @@
 //! newline-delimited JSON. Limits and deadlines are enforced here, before
 //! a body is read or memory reserved for it.
 
-use super::proto::{DecisionMsg, ErrorMsg, Hello, Id, ProcedureMsg, Response, StatusMsg};
+use super::proto::{
+    DecisionMsg, ErrorMsg, EscalationMsg, Hello, Id, ProcedureMsg, Response, StatusMsg,
+};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -145,6 +147,7 @@ pub enum JsonResponse<'a> {
     Error(&'a ErrorMsg),
     Status(&'a StatusMsg),
     Procedure(&'a ProcedureMsg),
+    Escalation(&'a EscalationMsg),
 }
 
 impl<'a> From<&'a Response> for JsonResponse<'a> {
@@ -156,6 +159,7 @@ impl<'a> From<&'a Response> for JsonResponse<'a> {
             Response::Error(e) => JsonResponse::Error(e),
             Response::Status(s) => JsonResponse::Status(s),
             Response::Procedure(p) => JsonResponse::Procedure(p),
+            Response::Escalation(e) => JsonResponse::Escalation(e),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::labels::{Category, Route, Safety, Urgency};
 use crate::limits::*;
+pub use crate::outbox::EscalationState;
 use crate::triage::{Decision, FieldKind};
 use heapless::{String as HString, Vec as HVec};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub enum Request {
     Status,
     /// Ask for the full text of a knowledge-base procedure, by id.
     Procedure { id: Id },
+    /// Ask where an escalation stands (and its central answer), by the
+    /// escalation id an earlier `Escalation` update gave.
+    Escalation { id: Id },
 }
 
 /// Daemon → client.
@@ -46,6 +50,78 @@ pub enum Response {
     Status(StatusMsg),
     /// Reply to `Procedure`.
     Procedure(Box<ProcedureMsg>),
+    /// An escalation's state: sent after the decision of an escalated
+    /// query, again whenever its state changes while the connection is
+    /// open, and as the reply to `Escalation`.
+    Escalation(Box<EscalationMsg>),
+}
+
+/// Where an escalation stands, with the central answer once it arrived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationMsg {
+    /// The query's id (or the escalation id, in a reply to `Escalation`).
+    pub id: Id,
+    /// The escalation's own id: fetch it with this after reconnecting.
+    pub escalation: Id,
+    pub state: EscalationState,
+    /// The central answer, with redacted values put back.
+    pub answer: Option<HString<MAX_CENTRAL_ANSWER>>,
+    /// The central model's labels, when it gave them.
+    pub category: Option<Category>,
+    pub urgency: Option<Urgency>,
+    /// Procedures the central answer relies on.
+    pub sources: HVec<Id, MAX_SOURCES>,
+    /// Model that answered.
+    pub model: HString<MAX_LABEL>,
+    /// Plain words on what changed against the local answer, or why the
+    /// escalation failed; empty otherwise.
+    pub note: HString<MAX_MESSAGE>,
+}
+
+impl EscalationMsg {
+    /// Wire form of a view; `id` is the query id it answers.
+    pub fn from_view(id: &str, v: &crate::escalations::EscalationView) -> EscalationMsg {
+        let a = v.answer.as_ref();
+        let note = match a {
+            Some(a) if !a.disagreement.is_empty() => a.disagreement.clone(),
+            Some(a) => a.error.clone().unwrap_or_default(),
+            None => String::new(),
+        };
+        EscalationMsg {
+            id: bounded(id),
+            escalation: bounded(&v.id),
+            state: v.state,
+            answer: a.map(|a| bounded(&a.answer)),
+            category: a.and_then(|a| a.category),
+            urgency: a.and_then(|a| a.urgency),
+            sources: a
+                .map(|a| {
+                    a.sources
+                        .iter()
+                        .take(MAX_SOURCES)
+                        .map(|s| bounded(s))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            model: bounded(a.map_or("", |a| a.model.as_str())),
+            note: bounded(&note),
+        }
+    }
+
+    /// An escalation that could not be stored.
+    pub fn failed(id: &str, why: &str) -> EscalationMsg {
+        EscalationMsg {
+            id: bounded(id),
+            escalation: HString::new(),
+            state: EscalationState::Failed,
+            answer: None,
+            category: None,
+            urgency: None,
+            sources: HVec::new(),
+            model: HString::new(),
+            note: bounded(why),
+        }
+    }
 }
 
 /// First frame each way.

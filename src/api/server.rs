@@ -7,15 +7,21 @@
 
 use super::codec::{self, FrameError};
 use super::proto::{
-    bounded, DecisionMsg, ErrorCode, ErrorMsg, Hello, Id, ProcedureMsg, Query, Request, Response,
-    StatusMsg, Uplink,
+    bounded, DecisionMsg, ErrorCode, ErrorMsg, EscalationMsg, EscalationState, Hello, Id,
+    ProcedureMsg, Query, Request, Response, StatusMsg, Uplink,
 };
 use crate::config::ApiConfig;
+use crate::escalation::Passage;
+use crate::escalations::Escalations;
+use crate::labels::Route;
 use crate::limits::{MAX_ID, MAX_TEXT, PROTOCOL_VERSION};
+use crate::triage::{Decision, Reason, ReasonCode};
 use crate::workers::{Job, Outcome, WorkerPool};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedReadHalf;
@@ -28,6 +34,9 @@ use tokio_util::task::TaskTracker;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Responses queued for one connection's writer.
 const WRITE_QUEUE: usize = 32;
+/// Escalations one connection follows for live updates; past this, a client
+/// fetches the state by id.
+const FOLLOWED_PER_CONNECTION: usize = 256;
 
 /// What the server reports about itself.
 #[derive(Debug, Clone)]
@@ -47,6 +56,8 @@ pub struct Server {
     started: Instant,
     connections: AtomicU32,
     json_ids: AtomicU64,
+    escalations: Option<Arc<Escalations>>,
+    uplink: Arc<std::sync::atomic::AtomicU8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +90,50 @@ impl Server {
             started: Instant::now(),
             connections: AtomicU32::new(0),
             json_ids: AtomicU64::new(0),
+            escalations: None,
+            uplink: Arc::new(std::sync::atomic::AtomicU8::new(Uplink::Off as u8)),
+        }
+    }
+
+    /// Escalated queries are stored in this outbox and followed.
+    pub fn with_escalations(mut self, e: Arc<Escalations>) -> Server {
+        self.escalations = Some(e);
+        self
+    }
+
+    /// The uplink reports its state here; Status shows it.
+    pub fn uplink_state(&self) -> Arc<std::sync::atomic::AtomicU8> {
+        self.uplink.clone()
+    }
+
+    /// The escalation service, when the daemon has one.
+    pub fn escalations(&self) -> Option<&Arc<Escalations>> {
+        self.escalations.as_ref()
+    }
+
+    /// Reply to `Escalation { id }`.
+    fn escalation(&self, id: &str) -> Response {
+        let not_found = || {
+            Response::Error(ErrorMsg::new(
+                Some(bounded(id)),
+                ErrorCode::NotFound,
+                &format!("no escalation {id:?} on this device"),
+            ))
+        };
+        let Some(esc) = &self.escalations else {
+            return not_found();
+        };
+        match esc.view(id) {
+            Ok(Some(v)) => Response::Escalation(Box::new(EscalationMsg::from_view(id, &v))),
+            Ok(None) => not_found(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox");
+                Response::Error(ErrorMsg::new(
+                    Some(bounded(id)),
+                    ErrorCode::Internal,
+                    "the outbox cannot be read",
+                ))
+            }
         }
     }
 
@@ -101,8 +156,12 @@ impl Server {
             errors: s.errors.load(Ordering::Relaxed),
             p50_us: p50,
             p95_us: p95,
-            uplink: Uplink::Off,
-            outbox_depth: 0,
+            uplink: match self.uplink.load(Ordering::Relaxed) {
+                x if x == Uplink::Connected as u8 => Uplink::Connected,
+                x if x == Uplink::Connecting as u8 => Uplink::Connecting,
+                _ => Uplink::Off,
+            },
+            outbox_depth: self.escalations.as_ref().map_or(0, |e| e.depth()),
         }
     }
 
@@ -243,8 +302,67 @@ async fn connection(stream: UnixStream, server: &Arc<Server>, shutdown: Cancella
             let _ = wr.shutdown().await;
         }
     };
-    let reader = read_loop(rd, mode, server, tx, gone, shutdown);
-    tokio::join!(reader, writer);
+    let followed: Followed = Arc::new(Mutex::new(HashMap::new()));
+    let reader_done = CancellationToken::new();
+    let forwarder = forward_updates(
+        server.escalations.clone(),
+        followed.clone(),
+        tx.clone(),
+        reader_done.clone(),
+    );
+    let reader = async {
+        read_loop(rd, mode, server, tx, gone, shutdown, followed).await;
+        reader_done.cancel();
+    };
+    tokio::join!(reader, writer, forwarder);
+}
+
+/// Escalation id → the query id a connection asked it under.
+type Followed = Arc<Mutex<HashMap<String, Id>>>;
+
+/// Sends a connection the updates of the escalations it follows, until its
+/// reader is done.
+async fn forward_updates(
+    escalations: Option<Arc<Escalations>>,
+    followed: Followed,
+    tx: mpsc::Sender<Response>,
+    done: CancellationToken,
+) {
+    let Some(esc) = escalations else {
+        return;
+    };
+    let mut updates = esc.subscribe();
+    loop {
+        let v = tokio::select! {
+            _ = done.cancelled() => return,
+            u = updates.recv() => match u {
+                Ok(v) => v,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!(missed = n, "client fell behind on escalation updates");
+                    continue;
+                }
+                Err(_) => return,
+            },
+        };
+        let query = {
+            let mut f = followed.lock().unwrap_or_else(|p| p.into_inner());
+            let finished = matches!(
+                v.state,
+                EscalationState::Answered | EscalationState::Expired | EscalationState::Failed
+            );
+            if finished {
+                f.remove(&v.id)
+            } else {
+                f.get(&v.id).cloned()
+            }
+        };
+        if let Some(q) = query {
+            let msg = Response::Escalation(Box::new(EscalationMsg::from_view(&q, &v)));
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 async fn read_loop(
@@ -254,6 +372,7 @@ async fn read_loop(
     tx: mpsc::Sender<Response>,
     gone: CancellationToken,
     shutdown: CancellationToken,
+    followed: Followed,
 ) {
     let api = &server.api;
     let in_flight = Arc::new(Semaphore::new(api.max_in_flight_per_connection));
@@ -317,9 +436,9 @@ async fn read_loop(
                     p = in_flight.clone().acquire_owned() => p.expect("never closed"),
                 };
                 let (server, tx, gone) = (server.clone(), tx.clone(), gone.clone());
+                let followed = followed.clone();
                 tasks.spawn(async move {
-                    let reply = answer(q, &server, &gone, received).await;
-                    if let Some(reply) = reply {
+                    for reply in answer(q, &server, &gone, received, &followed).await {
                         let _ = tx.send(reply).await;
                     }
                     drop(permit);
@@ -330,6 +449,13 @@ async fn read_loop(
             }
             Ok(Request::Procedure { id }) => {
                 let _ = tx.send(server.procedure(&id)).await;
+            }
+            Ok(Request::Escalation { id }) => {
+                let server = server.clone();
+                let reply = tokio::task::spawn_blocking(move || server.escalation(&id)).await;
+                if let Ok(reply) = reply {
+                    let _ = tx.send(reply).await;
+                }
             }
             Ok(Request::Hello(_)) => {
                 let msg = ErrorMsg::new(None, ErrorCode::Malformed, "Hello was already exchanged");
@@ -432,6 +558,8 @@ struct JsonRequest {
     deadline_ms: Option<u32>,
     /// Procedure id, for `op: "procedure"`.
     procedure: Option<String>,
+    /// Escalation id, for `op: "escalation"`.
+    escalation: Option<String>,
     #[serde(default)]
     no_egress: bool,
 }
@@ -444,6 +572,7 @@ enum JsonOp {
     Status,
     Hello,
     Procedure,
+    Escalation,
 }
 
 async fn read_json(
@@ -492,6 +621,17 @@ async fn read_json(
             })?;
             Ok(Request::Procedure { id })
         }
+        JsonOp::Escalation => {
+            let want = req.escalation.unwrap_or_default();
+            let id = heapless::String::try_from(want.as_str()).map_err(|_| {
+                Some(Bad::new(
+                    ErrorCode::Malformed,
+                    format!("escalation is over {MAX_ID} bytes"),
+                    false,
+                ))
+            })?;
+            Ok(Request::Escalation { id })
+        }
         JsonOp::Query => {
             let id: Id = match req.id {
                 Some(id) => heapless::String::try_from(id.as_str()).map_err(|_| {
@@ -527,19 +667,21 @@ async fn read_json(
     }
 }
 
-/// Runs one query through the pool. `None` when the client went away.
+/// Runs one query through the pool: the escalation's state when it was
+/// escalated, then the decision. Empty when the client went away.
 async fn answer(
     q: Query,
-    server: &Server,
+    server: &Arc<Server>,
     gone: &CancellationToken,
     received: Instant,
-) -> Option<Response> {
+    followed: &Followed,
+) -> Vec<Response> {
     let err = |code, message: &str| {
-        Some(Response::Error(ErrorMsg::new(
+        vec![Response::Error(ErrorMsg::new(
             Some(q.id.clone()),
             code,
             message,
-        )))
+        ))]
     };
     if q.text.trim().is_empty() {
         return err(ErrorCode::BadText, "text is empty");
@@ -558,23 +700,34 @@ async fn answer(
         reply,
     };
     if server.pool.try_submit(job).is_err() {
-        return Some(Response::Busy { id: q.id.clone() });
+        return vec![Response::Busy { id: q.id.clone() }];
     }
     let outcome = tokio::select! {
-        _ = gone.cancelled() => return None,
+        _ = gone.cancelled() => return Vec::new(),
         r = tokio::time::timeout_at(deadline.into(), outcome) => r,
     };
     let stats = server.pool.stats();
     match outcome {
-        Ok(Ok(Outcome::Decided(d))) => {
+        Ok(Ok(Outcome::Decided(mut d))) => {
+            let escalation = match (&server.escalations, d.escalate) {
+                (Some(esc), true) => Some(escalate(esc, server, &q, &mut d, followed).await),
+                _ => None,
+            };
             let us = received.elapsed().as_micros() as u64;
             stats.record_latency(us);
             stats.answered.fetch_add(1, Ordering::Relaxed);
-            Some(Response::Decision(Box::new(DecisionMsg::from_decision(
+            // The escalation's frame comes first: a client that sees the
+            // decision knows whether one is on its way.
+            let mut out: Vec<Response> = escalation
+                .map(|e| Response::Escalation(Box::new(e)))
+                .into_iter()
+                .collect();
+            out.push(Response::Decision(Box::new(DecisionMsg::from_decision(
                 q.id.clone(),
                 &d,
                 us,
-            ))))
+            ))));
+            out
         }
         Err(_) | Ok(Ok(Outcome::Expired)) => err(
             ErrorCode::DeadlineExceeded,
@@ -583,4 +736,71 @@ async fn answer(
         Ok(Ok(Outcome::Failed(_))) => err(ErrorCode::Internal, "internal error"),
         Ok(Err(_)) => err(ErrorCode::ShuttingDown, "the engine is stopping"),
     }
+}
+
+/// Stores an escalated decision in the outbox before anything is said to
+/// the client. When it cannot be stored, the case goes to a person and the
+/// decision says why.
+async fn escalate(
+    esc: &Arc<Escalations>,
+    server: &Arc<Server>,
+    q: &Query,
+    d: &mut Decision,
+    followed: &Followed,
+) -> EscalationMsg {
+    let passages: Vec<Passage> = {
+        let docs = server.pool.pipeline().index().docs();
+        d.sources
+            .iter()
+            .take(esc.passages())
+            .filter_map(|s| docs.iter().find(|p| p.id == s.id))
+            .map(|p| Passage {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                text: p.to_text(),
+            })
+            .collect()
+    };
+    let (esc2, text, snapshot) = (esc.clone(), q.text.to_string(), d.clone());
+    let stored = tokio::task::spawn_blocking(move || {
+        let id = esc2.submit(&text, &snapshot, passages)?;
+        let view = esc2.view(&id)?;
+        Ok::<_, crate::escalations::EscalationError>((id, view))
+    })
+    .await;
+    match stored {
+        Ok(Ok((id, view))) => {
+            {
+                let mut f = followed.lock().unwrap_or_else(|p| p.into_inner());
+                if f.len() < FOLLOWED_PER_CONNECTION {
+                    f.insert(id.clone(), q.id.clone());
+                }
+            }
+            match view {
+                Some(v) => EscalationMsg::from_view(&q.id, &v),
+                None => EscalationMsg::failed(&q.id, "the escalation was stored but is not found"),
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "escalation not stored; a person decides");
+            refuse_escalation(d, &e.to_string());
+            EscalationMsg::failed(&q.id, &format!("not stored on the device: {e}"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "escalation task failed");
+            refuse_escalation(d, "internal error");
+            EscalationMsg::failed(&q.id, "internal error")
+        }
+    }
+}
+
+fn refuse_escalation(d: &mut Decision, why: &str) {
+    d.escalate = false;
+    if d.route == Route::Escalate {
+        d.route = Route::Human;
+    }
+    d.reasons.push(Reason {
+        code: ReasonCode::EscalationRefused,
+        detail: format!("the escalation could not be stored: {why}"),
+    });
 }

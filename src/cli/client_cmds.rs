@@ -2,7 +2,9 @@
 //! pipeline in-process.
 
 use crate::api::client::Client;
-use crate::api::proto::{bounded, DecisionMsg, ErrorCode, ErrorMsg, Response};
+use crate::api::proto::{
+    bounded, DecisionMsg, ErrorCode, ErrorMsg, EscalationMsg, EscalationState, Request, Response,
+};
 use crate::pipeline::Pipeline;
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -13,22 +15,113 @@ use std::time::{Duration, Instant};
 /// How long a client waits for the daemon's reply.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `slmd ask`: one query, printed for people or as one JSON object.
-pub async fn ask(socket: &Path, text: &str, json: bool, no_egress: bool) -> anyhow::Result<()> {
+/// `slmd ask`: one query, printed for people or as one JSON object. With
+/// `wait`, an escalated query's central answer is awaited for that long.
+pub async fn ask(
+    socket: &Path,
+    text: &str,
+    json: bool,
+    no_egress: bool,
+    wait: Option<Duration>,
+) -> anyhow::Result<()> {
     let mut client = Client::connect(socket, "slmd-ask", CLIENT_TIMEOUT).await?;
-    match client.query("ask-1", text, no_egress).await? {
-        Response::Decision(d) => {
-            if json {
-                println!("{}", serde_json::to_string(&d)?);
-            } else {
-                print!("{}", render(&d));
-            }
-            Ok(())
-        }
+    let d = match client.query("ask-1", text, no_egress).await? {
+        Response::Decision(d) => d,
         Response::Busy { .. } => bail!("the daemon is busy; retry in a moment"),
         Response::Error(e) => bail!("{:?}: {}", e.code, e.message),
         other => bail!("unexpected reply: {other:?}"),
+    };
+    let mut esc = client.last_escalation().cloned();
+    if let (Some(wait), Some(e)) = (wait, esc.as_ref()) {
+        if !e.escalation.is_empty() {
+            let id = e.escalation.to_string();
+            esc = Some(wait_for_answer(socket, client, &id, wait, e.clone()).await);
+        }
     }
+    if json {
+        let mut v = serde_json::to_value(&*d)?;
+        v["escalation"] = match &esc {
+            Some(e) => escalation_json(e),
+            None => serde_json::Value::Null,
+        };
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        print!("{}", render(&d));
+        if let Some(e) = &esc {
+            print!("{}", render_escalation(e));
+        }
+    }
+    Ok(())
+}
+
+fn finished(state: EscalationState) -> bool {
+    matches!(
+        state,
+        EscalationState::Answered | EscalationState::Expired | EscalationState::Failed
+    )
+}
+
+/// Polls escalation `id` (and takes the updates the daemon pushes) until it
+/// is answered, expired or failed, or `wait` is over; reconnects when the
+/// daemon restarts in between.
+async fn wait_for_answer(
+    socket: &Path,
+    client: Client,
+    id: &str,
+    wait: Duration,
+    mut last: EscalationMsg,
+) -> EscalationMsg {
+    let until = Instant::now() + wait;
+    let mut client = Some(client);
+    while !finished(last.state) && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(500).min(until - Instant::now())).await;
+        if client.is_none() {
+            client = Client::connect(socket, "slmd-ask", CLIENT_TIMEOUT)
+                .await
+                .ok();
+        }
+        let Some(c) = client.as_mut() else {
+            continue;
+        };
+        match c.call(&Request::Escalation { id: bounded(id) }).await {
+            Ok(Response::Escalation(e)) if e.escalation.as_str() == id => last = *e,
+            Ok(_) => {}
+            Err(_) => client = None,
+        }
+    }
+    last
+}
+
+/// An escalation as the JSON object `ask --json` prints.
+pub fn escalation_json(e: &EscalationMsg) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.escalation,
+        "state": e.state,
+        "answer": e.answer,
+        "category": e.category,
+        "urgency": e.urgency,
+        "sources": e.sources,
+        "model": e.model,
+        "note": e.note,
+    })
+}
+
+/// Human-readable form of an escalation.
+pub fn render_escalation(e: &EscalationMsg) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let state = serde_json::to_value(e.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(s, "escalation: {} {}", e.escalation, state);
+    if let Some(a) = &e.answer {
+        let _ = writeln!(s, "central answer ({}): {a}", e.model);
+    }
+    if !e.note.is_empty() {
+        let _ = writeln!(s, "note: {}", e.note);
+    }
+    s
 }
 
 /// Human-readable form of a decision.

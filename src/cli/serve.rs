@@ -55,12 +55,79 @@ pub async fn serve(
         kb_hash: pipeline.index().content_hash(),
     };
 
+    let device = cfg.escalation.device_id();
+    let (state_dir, esc_cfg, dev) = (
+        opts.state_dir.clone(),
+        cfg.escalation.clone(),
+        device.clone(),
+    );
+    let escalations = tokio::task::spawn_blocking(move || {
+        crate::escalations::Escalations::open(&state_dir, &dev, &esc_cfg)
+    })
+    .await
+    .context("outbox task failed")?
+    .context("cannot open the escalation outbox")?;
+    let escalations = Arc::new(escalations);
+    tracing::info!(
+        device = %device,
+        outbox_depth = escalations.depth(),
+        "outbox open; without an uplink, escalations wait in it"
+    );
+
     let listener = bind(&opts.socket, cfg.api.socket_mode).await?;
     let stats = Arc::new(Stats::default());
+    let pipeline_ref = pipeline.clone();
     let (pool, workers) =
         WorkerPool::start(pipeline, cfg.engine.threads, cfg.engine.queue_depth, stats)
             .context("cannot start inference threads")?;
-    let server = Arc::new(Server::new(pool, cfg.api.clone(), info));
+    let server = Arc::new(
+        Server::new(pool, cfg.api.clone(), info.clone()).with_escalations(escalations.clone()),
+    );
+    let uplink = match &cfg.uplink.broker {
+        Some(url) => {
+            let broker = crate::uplink::Broker::parse(url).map_err(anyhow::Error::msg)?;
+            let link = Arc::new(crate::uplink::Link {
+                state: server.uplink_state(),
+                ..Default::default()
+            });
+            pipeline_ref.attach_uplink(link.connected.clone());
+            let report = Arc::new(DaemonReport {
+                server: server.clone(),
+                info,
+                device: device.clone(),
+                link: link.clone(),
+            });
+            tracing::info!(broker = %url, device = %device, "uplink on");
+            Some(tokio::spawn(crate::uplink::run(
+                cfg.uplink.clone(),
+                broker,
+                escalations.clone(),
+                report,
+                link,
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
+    let expiry = {
+        let (esc, stop) = (escalations.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let esc = esc.clone();
+                match tokio::task::spawn_blocking(move || esc.expire()).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(expired = n, "escalations expired unanswered"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "outbox expiry failed"),
+                    Err(_) => {}
+                }
+            }
+        })
+    };
     tracing::info!(
         socket = %opts.socket.display(),
         state_dir = %opts.state_dir.display(),
@@ -79,6 +146,11 @@ pub async fn serve(
         });
     }
     server::run(listener, server, shutdown).await;
+    expiry.abort();
+    if let Some(u) = uplink {
+        // It says goodbye on the retained status topic, briefly.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), u).await;
+    }
     let _ = std::fs::remove_file(&opts.socket);
     // Dropping the last pool handle lets the workers drain and exit.
     for w in workers {
@@ -119,4 +191,60 @@ async fn bind(path: &Path, mode: u32) -> anyhow::Result<tokio::net::UnixListener
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot set mode of {}", path.display()))?;
     Ok(listener)
+}
+
+/// What the uplink's status and telemetry report about this daemon.
+struct DaemonReport {
+    server: Arc<Server>,
+    info: ServerInfo,
+    device: String,
+    link: Arc<crate::uplink::Link>,
+}
+
+impl crate::uplink::Report for DaemonReport {
+    fn status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "v": 1,
+            "device": self.device,
+            "online": true,
+            "version": env!("CARGO_PKG_VERSION"),
+            "model": self.info.model,
+            "model_sha256": self.info.model_sha256,
+            "kb_procedures": self.info.kb_procedures,
+            "kb_hash": self.info.kb_hash,
+            "config_version": 0,
+            "capabilities": ["triage", "escalate", "telemetry", "cmd"],
+        })
+    }
+
+    fn telemetry(&self) -> serde_json::Value {
+        use std::sync::atomic::Ordering;
+        let s = self.server.status();
+        serde_json::json!({
+            "v": 1,
+            "device": self.device,
+            "at_ms": crate::escalations::now_ms(),
+            "uptime_s": s.uptime_s,
+            "answered": s.answered,
+            "busy": s.busy,
+            "cancelled": s.cancelled,
+            "errors": s.errors,
+            "p50_us": s.p50_us,
+            "p95_us": s.p95_us,
+            "queue_depth": s.queue_depth,
+            "connections": s.connections,
+            "outbox_depth": s.outbox_depth,
+            "uplink_connects": self.link.connects.load(Ordering::Relaxed),
+            "last_ack_ms": self.link.last_ack_ms.load(Ordering::Relaxed),
+            "rss_kib": rss_kib(),
+        })
+    }
+}
+
+/// Resident memory of this process, from /proc.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4)
 }

@@ -36,6 +36,43 @@ struct Raw {
     api: RawApi,
     triage: RawTriage,
     policy: RawPolicy,
+    escalation: RawEscalation,
+    outbox: RawOutbox,
+    redact: crate::redact::RedactConfig,
+    uplink: RawUplink,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUplink {
+    broker: String,
+    client_id: String,
+    keep_alive_s: u64,
+    session_expiry_s: u64,
+    connect_timeout_s: u64,
+    telemetry_interval_s: u64,
+    backoff_min_ms: u64,
+    backoff_max_ms: u64,
+    ca_file: String,
+    client_cert: String,
+    client_key: String,
+    username: String,
+    password_file: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEscalation {
+    device_id: String,
+    ttl_s: u64,
+    passages: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbox {
+    max_bytes: u64,
+    max_attempts: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +155,40 @@ pub struct Config {
     pub api: ApiConfig,
     pub triage: TriageConfig,
     pub top_k: usize,
+    pub escalation: EscalationConfig,
+    pub uplink: crate::uplink::UplinkConfig,
+}
+
+/// `[escalation]`, `[outbox]` and `[redact]`.
+#[derive(Debug, Clone)]
+pub struct EscalationConfig {
+    /// Explicit device id; `None` uses the host name.
+    pub device_id: Option<String>,
+    pub ttl: Duration,
+    pub passages: usize,
+    pub outbox: crate::outbox::OutboxConfig,
+    pub redact: crate::redact::RedactConfig,
+}
+
+impl EscalationConfig {
+    /// The configured device id, else the host name, else `slmd`.
+    pub fn device_id(&self) -> String {
+        self.device_id.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| valid_device_id(h))
+                .unwrap_or_else(|| "slmd".to_string())
+        })
+    }
+}
+
+/// A device id usable as one MQTT topic level: 1 to 64 of `A-Z a-z 0-9 - _ .`.
+pub fn valid_device_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// `[engine]`.
@@ -321,6 +392,90 @@ impl Config {
             },
             top_k: range("triage.top_k", t.top_k, 1, 50)?,
             triage,
+            uplink: {
+                let u = &raw.uplink;
+                let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+                let broker = text(&u.broker);
+                if let Some(b) = &broker {
+                    crate::uplink::Broker::parse(b).map_err(|e| bad("uplink.broker", e))?;
+                }
+                let secs = |key: &'static str, v: u64, lo: u64, hi: u64| {
+                    if (lo..=hi).contains(&v) {
+                        Ok(Duration::from_secs(v))
+                    } else {
+                        Err(bad(key, format!("is {v}; must be within {lo}..={hi}")))
+                    }
+                };
+                let backoff_min = ms("uplink.backoff_min_ms", u.backoff_min_ms)?;
+                let backoff_max = ms("uplink.backoff_max_ms", u.backoff_max_ms)?;
+                if backoff_max < backoff_min {
+                    return Err(bad(
+                        "uplink.backoff_max_ms",
+                        "must not be below uplink.backoff_min_ms".into(),
+                    ));
+                }
+                crate::uplink::UplinkConfig {
+                    broker,
+                    client_id: text(&u.client_id),
+                    keep_alive: secs("uplink.keep_alive_s", u.keep_alive_s, 5, 3600)?,
+                    session_expiry: secs(
+                        "uplink.session_expiry_s",
+                        u.session_expiry_s,
+                        0,
+                        30 * 86400,
+                    )?,
+                    connect_timeout: secs("uplink.connect_timeout_s", u.connect_timeout_s, 1, 300)?,
+                    telemetry_interval: secs(
+                        "uplink.telemetry_interval_s",
+                        u.telemetry_interval_s,
+                        1,
+                        86400,
+                    )?,
+                    backoff_min,
+                    backoff_max,
+                    ca_file: path(&u.ca_file),
+                    client_cert: path(&u.client_cert),
+                    client_key: path(&u.client_key),
+                    username: text(&u.username),
+                    password_file: path(&u.password_file),
+                }
+            },
+            escalation: {
+                let e = &raw.escalation;
+                let device_id = match e.device_id.trim() {
+                    "" => None,
+                    id if valid_device_id(id) => Some(id.to_string()),
+                    id => {
+                        return Err(bad(
+                            "escalation.device_id",
+                            format!("{id:?} must be 1 to 64 of A-Z a-z 0-9 - _ ."),
+                        ))
+                    }
+                };
+                if !(60..=30 * 86400).contains(&e.ttl_s) {
+                    return Err(bad(
+                        "escalation.ttl_s",
+                        format!("is {}; must be within 60..=2592000", e.ttl_s),
+                    ));
+                }
+                let outbox = crate::outbox::OutboxConfig {
+                    max_bytes: raw.outbox.max_bytes,
+                    max_attempts: raw.outbox.max_attempts,
+                    ..crate::outbox::OutboxConfig::default()
+                };
+                outbox
+                    .validate()
+                    .map_err(|e| bad("outbox", e.to_string()))?;
+                crate::redact::Redactor::new(&raw.redact)
+                    .map_err(|e| bad("redact", e.to_string()))?;
+                EscalationConfig {
+                    device_id,
+                    ttl: Duration::from_secs(e.ttl_s),
+                    passages: range("escalation.passages", e.passages, 0, 3)?,
+                    outbox,
+                    redact: raw.redact,
+                }
+            },
         })
     }
 }

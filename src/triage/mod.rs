@@ -158,6 +158,8 @@ pub enum ReasonCode {
     QueuedOffline,
     /// The escalation budget is spent, so a person decides.
     BudgetExhausted,
+    /// The escalation could not be stored (outbox full), so a person decides.
+    EscalationRefused,
 }
 
 impl ReasonCode {
@@ -182,6 +184,7 @@ impl ReasonCode {
             ReasonCode::Ungrounded => "ungrounded",
             ReasonCode::QueuedOffline => "queued_offline",
             ReasonCode::BudgetExhausted => "budget_exhausted",
+            ReasonCode::EscalationRefused => "escalation_refused",
         }
     }
 }

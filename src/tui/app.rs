@@ -96,6 +96,8 @@ pub struct Entry {
     pub id: String,
     pub text: String,
     pub outcome: Outcome,
+    /// The escalation's latest state, as the daemon reported it.
+    pub escalation: Option<Box<crate::api::proto::EscalationMsg>>,
 }
 
 impl Entry {
@@ -265,6 +267,12 @@ impl App {
             }
             Response::Status(s) => {
                 self.status = Some(s);
+                Vec::new()
+            }
+            Response::Escalation(e) => {
+                if let Some(i) = self.position(e.id.as_str()) {
+                    self.entries[i].escalation = Some(e);
+                }
                 Vec::new()
             }
             Response::Procedure(p) => {
@@ -449,6 +457,7 @@ impl App {
             id: id.clone(),
             text: text.clone(),
             outcome: if up { Outcome::Sent } else { Outcome::Waiting },
+            escalation: None,
         });
         self.shown = Some(self.entries.len() - 1);
         self.input.clear();

@@ -489,9 +489,16 @@ fn escalations(f: &mut Frame, app: &App, area: Rect) {
         .map(|(n, &i)| {
             let e = &app.entries[i];
             let d = e.decision().expect("escalations are answered");
-            let state = match d.route {
-                Route::Human => "HUM person",
-                _ => "ESC pending",
+            let state = match (&e.escalation, d.route) {
+                (Some(x), _) => match x.state {
+                    crate::api::proto::EscalationState::Queued => "ESC queued",
+                    crate::api::proto::EscalationState::Sent => "ESC sent",
+                    crate::api::proto::EscalationState::Answered => "ESC answered",
+                    crate::api::proto::EscalationState::Expired => "ESC expired",
+                    crate::api::proto::EscalationState::Failed => "ESC failed",
+                },
+                (None, Route::Human) => "HUM person",
+                (None, _) => "ESC pending",
             };
             row(
                 state.into(),

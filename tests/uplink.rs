@@ -1,0 +1,357 @@
+//! The uplink against a real mosquitto broker started by the test: the
+//! daemon keeps escalations while the broker is down, publishes each
+//! once it is up (redacted), retires them on PUBACK, and delivers the
+//! central answer, with the redacted values put back, to a client that
+//! fetches it by id. Status and commands travel on their topics.
+
+mod common;
+
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use slmd::api::client::Client;
+use slmd::api::proto::{bounded, EscalationState, Request, Response};
+use slmd::escalation::{AnswerMsg, EscalateMsg};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A mosquitto broker on a fixed port, started and stopped by the test.
+struct Mosquitto {
+    port: u16,
+    conf: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    fn new() -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .unwrap();
+        Mosquitto {
+            port,
+            conf,
+            child: None,
+            _dir: dir,
+        }
+    }
+
+    fn start(&mut self) {
+        // Debian puts it in /usr/sbin, which a user's PATH may lack.
+        let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("mosquitto");
+        let child = Command::new(exe)
+            .arg("-c")
+            .arg(&self.conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto is installed (.ci/run installs it)");
+        self.child = Some(child);
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "mosquitto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A stand-in for the central side: records every escalation it receives
+/// and answers each id once, echoing the placeholders it was sent.
+struct Central {
+    seen: Arc<Mutex<Vec<EscalateMsg>>>,
+    status: Arc<Mutex<Vec<serde_json::Value>>>,
+    replies: Arc<Mutex<Vec<serde_json::Value>>>,
+    client: AsyncClient,
+}
+
+impl Central {
+    async fn start(port: u16) -> Central {
+        let mut o = MqttOptions::new("test-central", "127.0.0.1", port);
+        o.set_keep_alive(Duration::from_secs(5));
+        let (client, mut events) = AsyncClient::new(o, 64);
+        let seen = Arc::new(Mutex::new(Vec::<EscalateMsg>::new()));
+        let status = Arc::new(Mutex::new(Vec::new()));
+        let replies = Arc::new(Mutex::new(Vec::new()));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, Vec<u8>)>(64);
+        let (s2, st2, r2) = (seen.clone(), status.clone(), replies.clone());
+        tokio::spawn(async move {
+            let mut answered: HashMap<String, ()> = HashMap::new();
+            while let Ok(ev) = events.poll().await {
+                let Event::Incoming(Packet::Publish(p)) = ev else {
+                    continue;
+                };
+                let topic = String::from_utf8_lossy(&p.topic).to_string();
+                if topic.ends_with("/escalate") {
+                    let msg: EscalateMsg = serde_json::from_slice(&p.payload).unwrap();
+                    s2.lock().unwrap().push(msg.clone());
+                    if answered.insert(msg.id.clone(), ()).is_none() {
+                        let answer = AnswerMsg {
+                            v: 1,
+                            id: msg.id.clone(),
+                            answer: format!("Central: about {}", msg.text),
+                            category: Some("network".into()),
+                            urgency: Some("high".into()),
+                            sources: vec!["NET-002".into()],
+                            model: "test-llm".into(),
+                            error: None,
+                        };
+                        let to = format!("slmd/v1/{}/answer", msg.device);
+                        let _ = tx.send((to, serde_json::to_vec(&answer).unwrap())).await;
+                    }
+                } else if topic.ends_with("/status") {
+                    st2.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&p.payload).unwrap());
+                } else if topic.ends_with("/cmd/reply") {
+                    r2.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&p.payload).unwrap());
+                }
+            }
+        });
+        let publisher = client.clone();
+        tokio::spawn(async move {
+            while let Some((topic, body)) = rx.recv().await {
+                let _ = publisher
+                    .publish(topic, QoS::AtLeastOnce, false, body)
+                    .await;
+            }
+        });
+        client
+            .subscribe("slmd/v1/+/escalate", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        client
+            .subscribe("slmd/v1/+/status", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        client
+            .subscribe("slmd/v1/+/cmd/reply", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        Central {
+            seen,
+            status,
+            replies,
+            client,
+        }
+    }
+}
+
+async fn until<F: FnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn escalation(sock: &Path, id: &str) -> slmd::api::proto::EscalationMsg {
+    let mut c = Client::connect(sock, "test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    match c
+        .call(&Request::Escalation { id: bounded(id) })
+        .await
+        .unwrap()
+    {
+        Response::Escalation(e) => *e,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_come_back_answered()
+{
+    let mut broker = Mosquitto::new();
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("slmd.toml");
+    std::fs::write(&conf, "[redact]\nnames = [\"Jo Bloggs\"]\n").unwrap();
+    let daemon = common::Daemon::spawn(&[
+        "--broker",
+        &broker.url(),
+        "--device-id",
+        "pump-house-7",
+        "--config",
+        conf.to_str().unwrap(),
+    ]);
+
+    // Broker down: escalations are accepted (durable) and kept.
+    let mut ids = Vec::new();
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    for n in 0..3 {
+        // Out of scope for the knowledge base, so always escalated.
+        let text = format!(
+            "what is the capital of Australia, asks site {n}; ring Jo Bloggs on +44 7700 900{n:03} or jo{n}@example.com"
+        );
+        match c.query(&format!("q{n}"), &text, false).await.unwrap() {
+            Response::Decision(d) => assert_ne!(d.route.as_str(), "local", "{d:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let e = c
+            .last_escalation()
+            .expect("escalation frame before the decision");
+        assert_eq!(e.state, EscalationState::Queued);
+        ids.push(e.escalation.to_string());
+    }
+    match c.call(&Request::Status).await.unwrap() {
+        Response::Status(s) => {
+            assert_eq!(s.outbox_depth, 3);
+            assert_eq!(s.uplink.as_str(), "connecting");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // Broker up: each escalation arrives, redacted, and is answered.
+    broker.start();
+    let central = Central::start(broker.port).await;
+    let seen = central.seen.clone();
+    until("three escalations", Duration::from_secs(60), || {
+        seen.lock().unwrap().len() >= 3
+    })
+    .await;
+    for id in &ids {
+        let e = until_state(daemon.sock(), id, EscalationState::Answered).await;
+        let answer = e.answer.expect("central answer").to_string();
+        assert!(
+            answer.starts_with("Central: about what is the capital"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("@example.com")
+                && answer.contains("+44 7700 900")
+                && answer.contains("Jo Bloggs"),
+            "originals put back: {answer}"
+        );
+        assert_eq!(e.model.as_str(), "test-llm");
+        assert!(e.note.contains("urgency is high"), "{}", e.note);
+    }
+    let got = seen.lock().unwrap().clone();
+    let mut unique: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "every escalation arrived");
+    for m in &got {
+        assert_eq!(m.device, "pump-house-7");
+        for secret in ["@example.com", "7700 900", "Jo Bloggs"] {
+            assert!(
+                !m.text.contains(secret),
+                "{secret:?} left the device: {}",
+                m.text
+            );
+        }
+    }
+    match c.call(&Request::Status).await {
+        Ok(Response::Status(s)) => {
+            assert_eq!(s.outbox_depth, 0);
+            assert_eq!(s.uplink.as_str(), "connected");
+        }
+        _ => {
+            let mut c2 = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
+                .await
+                .unwrap();
+            match c2.call(&Request::Status).await.unwrap() {
+                Response::Status(s) => assert_eq!(s.outbox_depth, 0),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    // Retained status says online; a command gets its reply.
+    let status = central.status.clone();
+    until("online status", Duration::from_secs(10), || {
+        status.lock().unwrap().iter().any(|s| s["online"] == true)
+    })
+    .await;
+    central
+        .client
+        .publish(
+            "slmd/v1/pump-house-7/cmd",
+            QoS::AtLeastOnce,
+            false,
+            r#"{"cmd":"ping","id":42}"#,
+        )
+        .await
+        .unwrap();
+    let replies = central.replies.clone();
+    until("ping reply", Duration::from_secs(10), || {
+        replies
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == 42 && r["ok"] == true)
+    })
+    .await;
+
+    // The daemon killed: the broker publishes its Last Will.
+    drop(daemon);
+    until(
+        "offline status from the Last Will",
+        Duration::from_secs(30),
+        || {
+            status
+                .lock()
+                .unwrap()
+                .last()
+                .is_some_and(|s| s["online"] == false)
+        },
+    )
+    .await;
+}
+
+async fn until_state(
+    sock: &Path,
+    id: &str,
+    want: EscalationState,
+) -> slmd::api::proto::EscalationMsg {
+    let t = Instant::now();
+    loop {
+        let e = escalation(sock, id).await;
+        if e.state == want {
+            return e;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "escalation {id} stuck in {:?}",
+            e.state
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
