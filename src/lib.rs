@@ -20,6 +20,7 @@
 //! - [`escalations`]: the device side: redact, store, track, answer.
 //! - [`outbox`]: the durable store-and-forward queue of escalations (redb).
 //! - [`redact`]: removes what must not leave the device, and puts it back.
+//! - [`gateway`]: the central side: escalations → an OpenAI-compatible LLM → answers.
 //! - [`tui`]: the technicians' terminal UI, a client of the socket.
 //! - [`uplink`]: the MQTT 5 session: outbox draining, answers, status, telemetry, commands.
 //! - [`cli`]: the subcommands.
@@ -32,6 +33,7 @@ pub mod engine;
 pub mod escalation;
 pub mod escalations;
 pub mod eval;
+pub mod gateway;
 pub mod kb;
 pub mod labels;
 pub mod limits;

@@ -101,6 +101,42 @@ enum Command {
     },
     /// Measure encoder, end-to-end and load figures (and ONNX Runtime's, side by side).
     Bench(slmd::cli::bench::BenchArgs),
+    /// The central gateway: answers escalations with an OpenAI-compatible LLM service.
+    Gateway(GatewayArgs),
+}
+
+#[derive(Args)]
+struct GatewayArgs {
+    /// MQTT 5 broker the devices escalate through (mqtt://HOST:PORT or mqtts://…).
+    #[arg(long, value_name = "URL")]
+    broker: String,
+    /// Base URL of the OpenAI-compatible service (…/v1/chat/completions is appended).
+    #[arg(long, value_name = "URL")]
+    llm_url: String,
+    /// Model name to ask for.
+    #[arg(long, value_name = "NAME")]
+    llm_model: String,
+    /// Environment variable holding the API key.
+    #[arg(long, value_name = "VAR")]
+    api_key_env: Option<String>,
+    /// File holding the API key.
+    #[arg(long, value_name = "FILE")]
+    api_key_file: Option<PathBuf>,
+    /// Seconds one LLM call may take.
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
+    /// LLM calls in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Retries of a failed LLM call (with back-off).
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// MQTT client id (default: slmd-gateway-<pid>).
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Config file for the broker's TLS files and credentials ([uplink]).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -331,6 +367,44 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => slmd::cli::bench::run(args),
+        Command::Gateway(a) => {
+            use slmd::gateway::llm::{ApiKey, LlmClient, LlmConfig};
+            let config = cli::load_config(a.config.as_deref())?;
+            let broker = slmd::uplink::Broker::parse(&a.broker).map_err(anyhow::Error::msg)?;
+            let mut llm = LlmConfig::new(a.llm_url, a.llm_model);
+            llm.api_key = ApiKey::resolve(a.api_key_env.as_deref(), a.api_key_file.as_deref())?;
+            llm.timeout = std::time::Duration::from_secs(a.timeout_s.max(1));
+            llm.max_retries = a.retries;
+            let llm = LlmClient::new(llm)?;
+            let cfg = slmd::gateway::GatewayConfig {
+                broker,
+                client_id: a
+                    .client_id
+                    .unwrap_or_else(|| format!("slmd-gateway-{}", std::process::id())),
+                concurrency: a.concurrency.clamp(1, 256),
+                backoff_min: config.uplink.backoff_min,
+                backoff_max: config.uplink.backoff_max,
+                uplink: config.uplink,
+            };
+            runtime()?.block_on(async move {
+                let stop = CancellationToken::new();
+                let s2 = stop.clone();
+                tokio::spawn(async move {
+                    let _ = tokio::signal::ctrl_c().await;
+                    s2.cancel();
+                });
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                let s3 = stop.clone();
+                tokio::spawn(async move {
+                    term.recv().await;
+                    s3.cancel();
+                });
+                tracing::info!(endpoint = %llm.endpoint(), "gateway starting");
+                slmd::gateway::run(cfg, llm, stop).await;
+                anyhow::Ok(())
+            })
+        }
         Command::Eval { file, json, data } => {
             let config = cli::load_config(data.config.as_deref())?;
             let pipeline = slmd::pipeline::Pipeline::load(

@@ -1,0 +1,221 @@
+//! End to end: technician → daemon → outbox → mosquitto → two `slmd
+//! gateway` processes sharing the load → an OpenAI-compatible LLM server
+//! (a local HTTP server in this test) → answer → the client that asked.
+//! The LLM server checks that nothing the device must keep reached it.
+
+mod common;
+
+use common::Mosquitto;
+use slmd::api::client::Client;
+use slmd::api::proto::{bounded, EscalationState, Request, Response};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+static PLACEHOLDER: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\[[A-Z]+_[0-9]+\]").unwrap());
+
+/// Every request body the LLM server received.
+type Bodies = Arc<Mutex<Vec<String>>>;
+
+/// A minimal chat-completions server: answers with JSON that echoes the
+/// placeholders it was sent, so rehydration on the device can be checked.
+async fn llm_server() -> (u16, Bodies) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies: Bodies = Arc::new(Mutex::new(Vec::new()));
+    let b2 = bodies.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let bodies = b2.clone();
+            tokio::spawn(async move {
+                let (rd, mut wr) = stream.into_split();
+                let mut rd = BufReader::new(rd);
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    let mut first = true;
+                    loop {
+                        line.clear();
+                        if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if first {
+                            assert!(line.starts_with("POST /v1/chat/completions"), "{line}");
+                            first = false;
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    rd.read_exact(&mut body).await.unwrap();
+                    let body = String::from_utf8(body).unwrap();
+                    let req: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    let user = req["messages"][1]["content"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    bodies.lock().unwrap().push(body);
+                    let placeholders: Vec<String> = PLACEHOLDER
+                        .find_iter(&user)
+                        .map(|m| m.as_str().to_string())
+                        .collect();
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    let content = serde_json::json!({
+                        "answer": format!("Call back {} after checking the SIM.", placeholders.join(" and ")),
+                        "category": "network",
+                        "urgency": "normal",
+                        "sources": ["NET-001"],
+                    });
+                    let resp = serde_json::json!({
+                        "id": "cmpl-1",
+                        "object": "chat.completion",
+                        "model": "test-llm-7b",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": content.to_string()}, "finish_reason": "stop"}],
+                    })
+                    .to_string();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        resp.len()
+                    );
+                    if wr.write_all(head.as_bytes()).await.is_err()
+                        || wr.write_all(resp.as_bytes()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, bodies)
+}
+
+struct Gateway(Child);
+
+impl Gateway {
+    fn spawn(broker: &str, llm_port: u16, name: &str) -> Gateway {
+        let child = common::slmd()
+            .args(["gateway", "--broker", broker])
+            .args(["--llm-url", &format!("http://127.0.0.1:{llm_port}")])
+            .args(["--llm-model", "test-llm-7b", "--client-id", name])
+            .args(["--timeout-s", "20"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn slmd gateway");
+        Gateway(child)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn ask(sock: &Path, n: usize) -> String {
+    let mut c = Client::connect(sock, "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let text = format!(
+        "what is the capital of Australia, site {n}; ring Jo Bloggs on +44 7700 900{n:03} or jo{n}@example.com, router SN 4A7F92KX{n:02}"
+    );
+    match c.query(&format!("q{n}"), &text, false).await.unwrap() {
+        Response::Decision(d) => assert_ne!(d.route.as_str(), "local"),
+        other => panic!("unexpected {other:?}"),
+    }
+    c.last_escalation()
+        .expect("escalated")
+        .escalation
+        .to_string()
+}
+
+async fn answered(sock: &Path, id: &str, limit: Duration) -> slmd::api::proto::EscalationMsg {
+    let t = Instant::now();
+    loop {
+        let mut c = Client::connect(sock, "test", Duration::from_secs(60))
+            .await
+            .unwrap();
+        if let Response::Escalation(e) = c
+            .call(&Request::Escalation { id: bounded(id) })
+            .await
+            .unwrap()
+        {
+            if e.state == EscalationState::Answered {
+                return *e;
+            }
+            assert!(
+                t.elapsed() < limit,
+                "escalation {id} stuck in {:?}",
+                e.state
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_go_through_two_gateways_to_the_llm_redacted_and_come_back_to_the_asker() {
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let (llm_port, bodies) = llm_server().await;
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("slmd.toml");
+    std::fs::write(&conf, "[redact]\nnames = [\"Jo Bloggs\"]\n").unwrap();
+    let daemon = common::Daemon::spawn(&[
+        "--broker",
+        &broker.url(),
+        "--device-id",
+        "substation-3",
+        "--config",
+        conf.to_str().unwrap(),
+    ]);
+    let a = Gateway::spawn(&broker.url(), llm_port, "gw-a");
+    let b = Gateway::spawn(&broker.url(), llm_port, "gw-b");
+
+    // First batch: both gateways at work.
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push((n, ask(daemon.sock(), n).await));
+    }
+    for (n, id) in &ids {
+        let e = answered(daemon.sock(), id, Duration::from_secs(90)).await;
+        let answer = e.answer.unwrap().to_string();
+        assert!(answer.contains(&format!("jo{n}@example.com")), "{answer}");
+        assert!(answer.contains("Jo Bloggs"), "{answer}");
+        assert_eq!(e.model.as_str(), "test-llm-7b");
+        assert_eq!(e.category.map(|c| c.as_str()), Some("network"));
+    }
+
+    // One gateway gone: the other answers what comes next.
+    drop(a);
+    let mut later = Vec::new();
+    for n in 6..9 {
+        later.push(ask(daemon.sock(), n).await);
+    }
+    for id in &later {
+        answered(daemon.sock(), id, Duration::from_secs(90)).await;
+    }
+    drop(b);
+
+    // Nothing the device must keep reached the LLM.
+    let bodies = bodies.lock().unwrap().clone();
+    assert!(bodies.len() >= 9, "{} LLM calls", bodies.len());
+    for body in &bodies {
+        for secret in ["@example.com", "7700 900", "Jo Bloggs", "4A7F92KX"] {
+            assert!(!body.contains(secret), "{secret:?} reached the LLM: {body}");
+        }
+        assert!(body.contains("test-llm-7b"));
+    }
+}
