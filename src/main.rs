@@ -103,6 +103,45 @@ enum Command {
     Bench(slmd::cli::bench::BenchArgs),
     /// The central gateway: answers escalations with an OpenAI-compatible LLM service.
     Gateway(GatewayArgs),
+    /// Fleet operators' view over MQTT: device status, telemetry, remote config.
+    Fleet {
+        /// The fleet's broker (mqtt://HOST:PORT).
+        #[arg(long, value_name = "URL")]
+        broker: String,
+        #[command(subcommand)]
+        cmd: FleetCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum FleetCmd {
+    /// A table of devices from their retained status and latest telemetry.
+    Status {
+        /// Seconds to listen for status and telemetry.
+        #[arg(long, default_value_t = 2)]
+        wait_s: u64,
+    },
+    /// Print telemetry and status messages as they arrive (Ctrl-C stops).
+    Watch,
+    /// Remote configuration.
+    Config {
+        #[command(subcommand)]
+        cmd: FleetConfigCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum FleetConfigCmd {
+    /// Publish a new configuration version to DEVICE (retained) and wait for its ack.
+    Set {
+        device: String,
+        /// key=value pairs, e.g. policy.local_threshold=0.6
+        #[arg(required = true)]
+        pairs: Vec<String>,
+        /// Seconds to wait for the device's acknowledgement.
+        #[arg(long, default_value_t = 10)]
+        wait_s: u64,
+    },
 }
 
 #[derive(Args)]
@@ -367,6 +406,30 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => slmd::cli::bench::run(args),
+        Command::Fleet { broker, cmd } => {
+            let broker = slmd::uplink::Broker::parse(&broker).map_err(anyhow::Error::msg)?;
+            let rt = runtime()?;
+            match cmd {
+                FleetCmd::Status { wait_s } => rt.block_on(slmd::cli::fleet::status(
+                    &broker,
+                    std::time::Duration::from_secs(wait_s),
+                )),
+                FleetCmd::Watch => rt.block_on(slmd::cli::fleet::watch(&broker)),
+                FleetCmd::Config {
+                    cmd:
+                        FleetConfigCmd::Set {
+                            device,
+                            pairs,
+                            wait_s,
+                        },
+                } => rt.block_on(slmd::cli::fleet::config_set(
+                    &broker,
+                    &device,
+                    &pairs,
+                    std::time::Duration::from_secs(wait_s),
+                )),
+            }
+        }
         Command::Gateway(a) => {
             use slmd::gateway::llm::{ApiKey, LlmClient, LlmConfig};
             let config = cli::load_config(a.config.as_deref())?;

@@ -97,7 +97,8 @@ impl HeadLayout {
 pub struct Pipeline {
     engine: Engine,
     index: Index,
-    triage: TriageConfig,
+    /// Swapped whole when an operator's config is applied.
+    triage: std::sync::RwLock<std::sync::Arc<TriageConfig>>,
     top_k: usize,
     heads: Option<HeadLayout>,
     /// Set once the uplink runs: whether its session is up.
@@ -132,11 +133,25 @@ impl Pipeline {
         Ok(Pipeline {
             engine,
             index,
-            triage,
+            triage: std::sync::RwLock::new(std::sync::Arc::new(triage)),
             top_k: top_k.max(1),
             heads,
             online: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The triage settings decisions use now.
+    pub fn triage_config(&self) -> std::sync::Arc<TriageConfig> {
+        self.triage
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the triage settings at once: a decision sees the old ones
+    /// or the new ones, never a mix.
+    pub fn set_triage_config(&self, cfg: TriageConfig) {
+        *self.triage.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(cfg);
     }
 
     /// Decisions from now on see the uplink's state through `online`
@@ -187,7 +202,7 @@ impl Pipeline {
             &hits,
             heads.as_ref(),
             opts,
-            &self.triage,
+            &self.triage_config(),
         ))
     }
 }

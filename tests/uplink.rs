@@ -284,3 +284,105 @@ async fn until_state(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+fn fleet(broker: &str, args: &[&str]) -> std::process::Output {
+    common::slmd()
+        .args(["fleet", "--broker", broker])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run slmd fleet")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_table() {
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let daemon = common::Daemon::spawn(&["--broker", &broker.url(), "--device-id", "rtu-yard-2"]);
+    let gas = "smell of gas in the boiler room";
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    // Wait for the session: the first critical query is escalated as well.
+    until_connected(&mut c).await;
+    c.query("g1", gas, false).await.unwrap();
+    assert!(
+        c.last_escalation().is_some(),
+        "critical cases are escalated"
+    );
+
+    let url = broker.url();
+    let out = tokio::task::spawn_blocking(move || {
+        fleet(
+            &url,
+            &[
+                "config",
+                "set",
+                "rtu-yard-2",
+                "policy.escalate_critical=false",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("rtu-yard-2 applied version"), "{said}");
+    match c.query("g2", gas, false).await.unwrap() {
+        Response::Decision(d) => assert_eq!(d.route.as_str(), "human"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(c.last_escalation().is_none(), "the new setting is in force");
+
+    // A key that cannot change at runtime is refused, and nothing changes.
+    let url = broker.url();
+    let out = tokio::task::spawn_blocking(move || {
+        fleet(
+            &url,
+            &["config", "set", "rtu-yard-2", "paths.socket=/tmp/x"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be changed at runtime"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let url = broker.url();
+    let out = tokio::task::spawn_blocking(move || fleet(&url, &["status", "--wait-s", "2"]))
+        .await
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("rtu-yard-2"))
+        .unwrap_or_else(|| panic!("no row for the device:\n{table}"));
+    assert!(
+        row.contains("online") && row.contains("triage-student-int8"),
+        "{row}"
+    );
+    assert!(!row.contains(" 0 "), "config version reported: {row}");
+}
+
+async fn until_connected(c: &mut Client) {
+    let t = Instant::now();
+    loop {
+        if let Ok(Response::Status(s)) = c.call(&Request::Status).await {
+            if s.uplink.as_str() == "connected" {
+                return;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "uplink never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

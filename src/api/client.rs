@@ -103,7 +103,8 @@ impl Client {
 
     /// Triage one text. Returns the decision (or the error); an
     /// escalation frame that precedes it is kept in
-    /// [`Client::last_escalation`].
+    /// [`Client::last_escalation`], and updates of earlier escalations that
+    /// arrive meanwhile are passed over.
     pub async fn query(
         &mut self,
         id: &str,
@@ -123,6 +124,9 @@ impl Client {
         loop {
             match self.recv().await? {
                 Response::Escalation(e) if e.id.as_str() == id => self.last_escalation = Some(e),
+                // A later state of an earlier query's escalation; fetch it by
+                // id when wanted.
+                Response::Escalation(_) => {}
                 other => return Ok(other),
             }
         }

@@ -58,6 +58,10 @@ pub struct Server {
     json_ids: AtomicU64,
     escalations: Option<Arc<Escalations>>,
     uplink: Arc<std::sync::atomic::AtomicU8>,
+    /// Decisions by route: local, escalate, human.
+    routes: [AtomicU64; 3],
+    /// Queries stored for escalation.
+    escalated: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +96,22 @@ impl Server {
             json_ids: AtomicU64::new(0),
             escalations: None,
             uplink: Arc::new(std::sync::atomic::AtomicU8::new(Uplink::Off as u8)),
+            routes: Default::default(),
+            escalated: AtomicU64::new(0),
         }
+    }
+
+    /// Decisions so far by route (local, escalate, human) and escalations
+    /// stored, for telemetry.
+    pub fn route_mix(&self) -> ([u64; 3], u64) {
+        (
+            [
+                self.routes[0].load(Ordering::Relaxed),
+                self.routes[1].load(Ordering::Relaxed),
+                self.routes[2].load(Ordering::Relaxed),
+            ],
+            self.escalated.load(Ordering::Relaxed),
+        )
     }
 
     /// Escalated queries are stored in this outbox and followed.
@@ -716,6 +735,12 @@ async fn answer(
             let us = received.elapsed().as_micros() as u64;
             stats.record_latency(us);
             stats.answered.fetch_add(1, Ordering::Relaxed);
+            let slot = match d.route {
+                Route::Local => 0,
+                Route::Escalate => 1,
+                Route::Human => 2,
+            };
+            server.routes[slot].fetch_add(1, Ordering::Relaxed);
             // The escalation's frame comes first: a client that sees the
             // decision knows whether one is on its way.
             let mut out: Vec<Response> = escalation
@@ -770,6 +795,7 @@ async fn escalate(
     .await;
     match stored {
         Ok(Ok((id, view))) => {
+            server.escalated.fetch_add(1, Ordering::Relaxed);
             {
                 let mut f = followed.lock().unwrap_or_else(|p| p.into_inner());
                 if f.len() < FOLLOWED_PER_CONNECTION {

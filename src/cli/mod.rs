@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod client_cmds;
 pub mod eval;
+pub mod fleet;
 pub mod kb;
 pub mod serve;
 

@@ -96,6 +96,9 @@ pub async fn serve(
                 info,
                 device: device.clone(),
                 link: link.clone(),
+                pipeline: pipeline_ref.clone(),
+                config: std::sync::Mutex::new(cfg.clone()),
+                config_version: std::sync::atomic::AtomicU64::new(0),
             });
             tracing::info!(broker = %url, device = %device, "uplink on");
             Some(tokio::spawn(crate::uplink::run(
@@ -199,6 +202,32 @@ struct DaemonReport {
     info: ServerInfo,
     device: String,
     link: Arc<crate::uplink::Link>,
+    pipeline: Arc<Pipeline>,
+    /// The configuration in force, remote changes included.
+    config: std::sync::Mutex<Config>,
+    /// Version of the last remote configuration applied (0: none).
+    config_version: std::sync::atomic::AtomicU64,
+}
+
+/// A retained `config` message: `{"version": N, "set": {"policy.local_threshold": 0.6, …}}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoteConfig {
+    version: u64,
+    #[serde(default)]
+    set: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+fn toml_value(v: &serde_json::Value) -> Option<toml::Value> {
+    Some(match v {
+        serde_json::Value::Bool(b) => toml::Value::Boolean(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64()?),
+        },
+        serde_json::Value::String(s) => toml::Value::String(s.clone()),
+        _ => return None,
+    })
 }
 
 impl crate::uplink::Report for DaemonReport {
@@ -212,15 +241,68 @@ impl crate::uplink::Report for DaemonReport {
             "model_sha256": self.info.model_sha256,
             "kb_procedures": self.info.kb_procedures,
             "kb_hash": self.info.kb_hash,
-            "config_version": 0,
+            "config_version": self.config_version.load(std::sync::atomic::Ordering::Relaxed),
             "capabilities": ["triage", "escalate", "telemetry", "cmd"],
         })
+    }
+
+    fn apply_config(&self, payload: &[u8]) -> serde_json::Value {
+        use std::sync::atomic::Ordering;
+        let current = self.config_version.load(Ordering::Relaxed);
+        let refuse = |version: Option<u64>, why: String| {
+            tracing::warn!(error = %why, "remote configuration refused");
+            serde_json::json!({"ok": false, "version": version, "applied_version": current, "error": why})
+        };
+        let msg: RemoteConfig = match serde_json::from_slice(payload) {
+            Ok(m) => m,
+            Err(e) => return refuse(None, format!("bad config message: {e}")),
+        };
+        if msg.version <= current {
+            return refuse(
+                Some(msg.version),
+                format!(
+                    "version {} is not newer than the applied {current}",
+                    msg.version
+                ),
+            );
+        }
+        let mut set = std::collections::BTreeMap::new();
+        for (k, v) in &msg.set {
+            match toml_value(v) {
+                Some(t) => {
+                    set.insert(k.clone(), t);
+                }
+                None => {
+                    return refuse(Some(msg.version), format!("`{k}` has an unsupported value"))
+                }
+            }
+        }
+        let mut cfg = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        let origin = format!("remote config v{}", msg.version);
+        match cfg.with_runtime_changes(&set, &origin) {
+            Ok(new) => {
+                self.pipeline.set_triage_config(new.triage.clone());
+                // Keep the changed keys for the next change.
+                *cfg = new;
+                self.config_version.store(msg.version, Ordering::Relaxed);
+                tracing::info!(
+                    version = msg.version,
+                    keys = set.len(),
+                    "remote configuration applied"
+                );
+                serde_json::json!({"ok": true, "version": msg.version, "applied_version": msg.version})
+            }
+            Err(e) => refuse(Some(msg.version), e.to_string()),
+        }
     }
 
     fn telemetry(&self) -> serde_json::Value {
         use std::sync::atomic::Ordering;
         let s = self.server.status();
+        let (routes, escalated) = self.server.route_mix();
         serde_json::json!({
+            "routes": {"local": routes[0], "escalate": routes[1], "human": routes[2]},
+            "escalated": escalated,
             "v": 1,
             "device": self.device,
             "at_ms": crate::escalations::now_ms(),

@@ -9,6 +9,21 @@ use std::time::Duration;
 /// The default configuration, with a comment on every key.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
+/// Keys fleet operators may change on a running daemon (over the retained
+/// `config` topic); `*` ends a prefix.
+pub const RUNTIME_KEYS: &[&str] = &[
+    "policy.local_threshold",
+    "policy.in_scope_min",
+    "policy.escalate_critical",
+    "policy.thresholds.*",
+    "triage.similarity_floor",
+    "triage.similarity_strong",
+    "triage.retrieval_weight",
+    "triage.vote_temperature",
+    "triage.hazard_similarity",
+    "triage.answer_steps",
+];
+
 /// A configuration that cannot be used; names the key and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -157,6 +172,9 @@ pub struct Config {
     pub top_k: usize,
     pub escalation: EscalationConfig,
     pub uplink: crate::uplink::UplinkConfig,
+    /// The operator's own keys (the file overlaid on the defaults), kept so
+    /// a remote change can be applied on top of them.
+    pub overlay: toml::Table,
 }
 
 /// `[escalation]`, `[outbox]` and `[redact]`.
@@ -261,15 +279,53 @@ impl Config {
                 message: e.message().to_string(),
             })
         };
+        let overlay = parse(text, origin)?;
         let mut value = toml::Value::Table(parse(DEFAULT_TOML, "defaults")?);
-        merge(&mut value, toml::Value::Table(parse(text, origin)?));
+        merge(&mut value, toml::Value::Table(overlay.clone()));
         let raw: Raw = value
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
                 origin: origin.to_string(),
                 message: e.message().to_string(),
             })?;
-        Config::validate(raw, origin)
+        let mut c = Config::validate(raw, origin)?;
+        c.overlay = overlay;
+        Ok(c)
+    }
+
+    /// Applies a remote change: dotted `key = value` pairs, only among
+    /// [`RUNTIME_KEYS`], over this configuration's own keys. The result is
+    /// validated whole; an error names the key and changes nothing.
+    pub fn with_runtime_changes(
+        &self,
+        set: &std::collections::BTreeMap<String, toml::Value>,
+        origin: &str,
+    ) -> Result<Config, ConfigError> {
+        let mut overlay = toml::Value::Table(self.overlay.clone());
+        for (key, value) in set {
+            let allowed = RUNTIME_KEYS.iter().any(|k| match k.strip_suffix('*') {
+                Some(prefix) => key.starts_with(prefix) && key.len() > prefix.len(),
+                None => k == key,
+            });
+            if !allowed {
+                return Err(ConfigError::Parse {
+                    origin: origin.to_string(),
+                    message: format!("`{key}` cannot be changed at runtime"),
+                });
+            }
+            let mut nested = value.clone();
+            for part in key.rsplit('.') {
+                let mut t = toml::Table::new();
+                t.insert(part.to_string(), nested);
+                nested = toml::Value::Table(t);
+            }
+            merge(&mut overlay, nested);
+        }
+        let text = toml::to_string(&overlay).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        Config::from_toml(&text, origin)
     }
 
     fn validate(raw: Raw, origin: &str) -> Result<Config, ConfigError> {
@@ -391,6 +447,7 @@ impl Config {
                 socket_mode,
             },
             top_k: range("triage.top_k", t.top_k, 1, 50)?,
+            overlay: toml::Table::new(),
             triage,
             uplink: {
                 let u = &raw.uplink;
@@ -497,6 +554,41 @@ mod tests {
                 assert!(lines[i - 1].starts_with('#'), "key without comment: {l}");
             }
         }
+    }
+
+    #[test]
+    fn runtime_changes_apply_over_the_file_and_refuse_other_keys() {
+        let c = Config::from_toml("[triage]\ntop_k = 7\n", "t.toml").unwrap();
+        let mut set = std::collections::BTreeMap::new();
+        set.insert(
+            "policy.thresholds.network".to_string(),
+            toml::Value::Float(0.8),
+        );
+        set.insert(
+            "policy.local_threshold".to_string(),
+            toml::Value::Float(0.6),
+        );
+        let n = c.with_runtime_changes(&set, "remote").unwrap();
+        assert_eq!(n.top_k, 7, "the file's own keys stay");
+        let i = crate::labels::Category::ALL
+            .iter()
+            .position(|x| *x == crate::labels::Category::Network)
+            .unwrap();
+        assert!((n.triage.policy.category_thresholds[i] - 0.8).abs() < 1e-6);
+        assert!((n.triage.policy.category_thresholds[0] - 0.6).abs() < 1e-6);
+        set.insert(
+            "policy.local_threshold".to_string(),
+            toml::Value::Float(7.0),
+        );
+        let e = c.with_runtime_changes(&set, "remote").unwrap_err();
+        assert!(e.to_string().contains("policy.local_threshold"), "{e}");
+        let mut other = std::collections::BTreeMap::new();
+        other.insert("paths.socket".to_string(), toml::Value::String("/x".into()));
+        let e = c.with_runtime_changes(&other, "remote").unwrap_err();
+        assert!(
+            e.to_string().contains("cannot be changed at runtime"),
+            "{e}"
+        );
     }
 
     #[test]

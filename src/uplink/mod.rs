@@ -65,6 +65,9 @@ pub trait Report: Send + Sync + 'static {
     fn status(&self) -> serde_json::Value;
     /// Counters and latencies for telemetry.
     fn telemetry(&self) -> serde_json::Value;
+    /// Applies a retained `config` message; the reply to publish on
+    /// `config/ack`. The status then reports the applied version.
+    fn apply_config(&self, payload: &[u8]) -> serde_json::Value;
 }
 
 /// Runs the uplink until `shutdown`; reconnects forever.
@@ -241,6 +244,7 @@ async fn session(
     let mut up = false;
     let answer_topic = device_topic(device, "answer");
     let cmd_topic = device_topic(device, "cmd");
+    let config_topic = device_topic(device, "config");
     let end = loop {
         let ev = tokio::select! {
             _ = shutdown.cancelled() => break Ended::Shutdown,
@@ -281,10 +285,15 @@ async fn session(
                     link.clone(),
                 )));
                 let c = client.clone();
-                let (a, m) = (answer_topic.clone(), cmd_topic.clone());
+                let topics = [
+                    answer_topic.clone(),
+                    cmd_topic.clone(),
+                    config_topic.clone(),
+                ];
                 tasks.push(tokio::spawn(async move {
-                    let _ = c.subscribe(a, QoS::AtLeastOnce).await;
-                    let _ = c.subscribe(m, QoS::AtLeastOnce).await;
+                    for t in topics {
+                        let _ = c.subscribe(t, QoS::AtLeastOnce).await;
+                    }
                 }));
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => {
@@ -330,6 +339,34 @@ async fn session(
                     receive_answer(esc, &p.payload).await;
                 } else if topic == cmd_topic {
                     command(&sender, device, esc, report, &p).await;
+                } else if topic == config_topic {
+                    let ack = report.apply_config(&p.payload);
+                    let mut status = report.status();
+                    status["online"] = true.into();
+                    let (sender, device) = (sender.clone(), device.to_string());
+                    tokio::spawn(async move {
+                        let none = PublishProperties::default;
+                        let _ = sender
+                            .publish(
+                                None,
+                                device_topic(&device, "config/ack"),
+                                QoS::AtLeastOnce,
+                                false,
+                                ack.to_string().into_bytes(),
+                                none(),
+                            )
+                            .await;
+                        let _ = sender
+                            .publish(
+                                None,
+                                device_topic(&device, "status"),
+                                QoS::AtLeastOnce,
+                                true,
+                                status.to_string().into_bytes(),
+                                none(),
+                            )
+                            .await;
+                    });
                 }
             }
             _ => {}
