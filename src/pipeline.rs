@@ -103,6 +103,8 @@ pub struct Pipeline {
     heads: Option<HeadLayout>,
     /// Set once the uplink runs: whether its session is up.
     online: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Set by the daemon: the escalation budget.
+    budget: std::sync::OnceLock<std::sync::Arc<crate::policy::Budget>>,
 }
 
 impl Pipeline {
@@ -137,6 +139,7 @@ impl Pipeline {
             top_k: top_k.max(1),
             heads,
             online: std::sync::OnceLock::new(),
+            budget: std::sync::OnceLock::new(),
         })
     }
 
@@ -158,6 +161,11 @@ impl Pipeline {
     /// (before this, and without an uplink, escalations count as offline).
     pub fn attach_uplink(&self, online: std::sync::Arc<std::sync::atomic::AtomicBool>) {
         let _ = self.online.set(online);
+    }
+
+    /// Decisions from now on respect this escalation budget.
+    pub fn attach_budget(&self, budget: std::sync::Arc<crate::policy::Budget>) {
+        let _ = self.budget.set(budget);
     }
 
     /// Whether decisions come from the model's heads (or the retrieval vote).
@@ -189,7 +197,7 @@ impl Pipeline {
             } else {
                 crate::policy::Connectivity::Offline
             },
-            ..RequestOptions::default()
+            budget_left: self.budget.get().map_or(u32::MAX, |b| b.left()),
         };
         let heads = match &self.heads {
             Some(layout) => Some(layout.signals(&e.heads).ok_or_else(|| {

@@ -62,6 +62,7 @@ pub struct Server {
     routes: [AtomicU64; 3],
     /// Queries stored for escalation.
     escalated: AtomicU64,
+    budget: Option<Arc<crate::policy::Budget>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +99,14 @@ impl Server {
             uplink: Arc::new(std::sync::atomic::AtomicU8::new(Uplink::Off as u8)),
             routes: Default::default(),
             escalated: AtomicU64::new(0),
+            budget: None,
         }
+    }
+
+    /// Each stored escalation spends from this budget.
+    pub fn with_budget(mut self, b: Arc<crate::policy::Budget>) -> Server {
+        self.budget = Some(b);
+        self
     }
 
     /// Decisions so far by route (local, escalate, human) and escalations
@@ -796,6 +804,9 @@ async fn escalate(
     match stored {
         Ok(Ok((id, view))) => {
             server.escalated.fetch_add(1, Ordering::Relaxed);
+            if let Some(b) = &server.budget {
+                b.spend();
+            }
             {
                 let mut f = followed.lock().unwrap_or_else(|p| p.into_inner());
                 if f.len() < FOLLOWED_PER_CONNECTION {

@@ -77,11 +77,15 @@ pub async fn serve(
     let listener = bind(&opts.socket, cfg.api.socket_mode).await?;
     let stats = Arc::new(Stats::default());
     let pipeline_ref = pipeline.clone();
+    let budget = Arc::new(crate::policy::Budget::new(cfg.escalation.max_per_hour));
+    pipeline_ref.attach_budget(budget.clone());
     let (pool, workers) =
         WorkerPool::start(pipeline, cfg.engine.threads, cfg.engine.queue_depth, stats)
             .context("cannot start inference threads")?;
     let server = Arc::new(
-        Server::new(pool, cfg.api.clone(), info.clone()).with_escalations(escalations.clone()),
+        Server::new(pool, cfg.api.clone(), info.clone())
+            .with_escalations(escalations.clone())
+            .with_budget(budget),
     );
     let uplink = match &cfg.uplink.broker {
         Some(url) => {

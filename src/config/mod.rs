@@ -81,6 +81,7 @@ struct RawEscalation {
     device_id: String,
     ttl_s: u64,
     passages: usize,
+    max_per_hour: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +185,8 @@ pub struct EscalationConfig {
     pub device_id: Option<String>,
     pub ttl: Duration,
     pub passages: usize,
+    /// Escalations allowed per sliding hour (0: no limit).
+    pub max_per_hour: u32,
     pub outbox: crate::outbox::OutboxConfig,
     pub redact: crate::redact::RedactConfig,
 }
@@ -529,6 +532,7 @@ impl Config {
                     device_id,
                     ttl: Duration::from_secs(e.ttl_s),
                     passages: range("escalation.passages", e.passages, 0, 3)?,
+                    max_per_hour: e.max_per_hour,
                     outbox,
                     redact: raw.redact,
                 }

@@ -196,6 +196,63 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
     }
 }
 
+/// The escalation budget: at most `per_hour` escalations in any sliding
+/// hour. The pipeline reads what is left when it decides; the server spends
+/// one when an escalation is stored. Kept in memory: a restart starts a
+/// fresh window.
+#[derive(Debug)]
+pub struct Budget {
+    per_hour: u32,
+    spent: std::sync::Mutex<std::collections::VecDeque<std::time::Instant>>,
+}
+
+impl Budget {
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+
+    /// `per_hour = 0` means no limit.
+    pub fn new(per_hour: u32) -> Budget {
+        Budget {
+            per_hour,
+            spent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    /// Escalations still allowed now.
+    pub fn left(&self) -> u32 {
+        self.left_at(std::time::Instant::now())
+    }
+
+    fn left_at(&self, now: std::time::Instant) -> u32 {
+        if self.per_hour == 0 {
+            return u32::MAX;
+        }
+        let mut q = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        while q
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= Self::WINDOW)
+        {
+            q.pop_front();
+        }
+        self.per_hour.saturating_sub(q.len() as u32)
+    }
+
+    /// Counts one escalation.
+    pub fn spend(&self) {
+        self.spend_at(std::time::Instant::now());
+    }
+
+    fn spend_at(&self, now: std::time::Instant) {
+        if self.per_hour == 0 {
+            return;
+        }
+        let mut q = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        q.push_back(now);
+        while q.len() > self.per_hour as usize {
+            q.pop_front();
+        }
+    }
+}
+
 /// Whether the request may leave the device; says why not, or that it
 /// waits in the outbox.
 fn may_send(at: &Situation, why: &mut impl FnMut(ReasonCode, String)) -> bool {
@@ -225,6 +282,19 @@ fn may_send(at: &Situation, why: &mut impl FnMut(ReasonCode, String)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_allows_so_many_per_sliding_hour() {
+        let b = Budget::new(2);
+        let t0 = std::time::Instant::now();
+        assert_eq!(b.left_at(t0), 2);
+        b.spend_at(t0);
+        b.spend_at(t0 + std::time::Duration::from_secs(10));
+        assert_eq!(b.left_at(t0 + std::time::Duration::from_secs(20)), 0);
+        assert_eq!(b.left_at(t0 + std::time::Duration::from_secs(3600)), 1);
+        assert_eq!(b.left_at(t0 + std::time::Duration::from_secs(3611)), 2);
+        assert_eq!(Budget::new(0).left(), u32::MAX, "0 is unlimited");
+    }
 
     fn routine() -> Signals {
         Signals {

@@ -192,6 +192,16 @@ impl Daemon {
     pub fn sock(&self) -> &Path {
         &self.sock
     }
+
+    /// SIGKILLs the daemon and starts a new one on the same socket and state.
+    pub fn restart(mut self, extra: &[&str]) -> Daemon {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let sock = self.sock.clone();
+        drop(self);
+        Daemon::spawn_on(dir, sock, extra)
+    }
 }
 
 impl Drop for Daemon {

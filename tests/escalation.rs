@@ -1,0 +1,104 @@
+//! Escalation on the device without a broker: the budget sends cases to a
+//! person once spent, a full outbox refuses new escalations without losing
+//! the ones it holds, and what was accepted survives a daemon restart.
+
+mod common;
+
+use slmd::api::client::Client;
+use slmd::api::proto::{bounded, EscalationState, Request, Response};
+use std::path::Path;
+use std::time::Duration;
+
+const OFF_TOPIC: &str = "what is the capital of Australia";
+
+fn config(dir: &Path, body: &str) -> String {
+    let p = dir.join("slmd.toml");
+    std::fs::write(&p, body).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+async fn ask(
+    c: &mut Client,
+    id: &str,
+) -> (
+    slmd::api::proto::DecisionMsg,
+    Option<slmd::api::proto::EscalationMsg>,
+) {
+    match c.query(id, OFF_TOPIC, false).await.unwrap() {
+        Response::Decision(d) => (*d, c.last_escalation().cloned()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn codes(d: &slmd::api::proto::DecisionMsg) -> Vec<String> {
+    d.reasons.iter().map(|r| r.code.to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_spent_budget_sends_cases_to_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config(dir.path(), "[escalation]\nmax_per_hour = 1\n");
+    let daemon = common::Daemon::spawn(&["--config", &conf]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let (d, e) = ask(&mut c, "b1").await;
+    assert_eq!(d.route.as_str(), "escalate");
+    assert_eq!(e.expect("escalated").state, EscalationState::Queued);
+    let (d, e) = ask(&mut c, "b2").await;
+    assert_eq!(d.route.as_str(), "human", "{:?}", codes(&d));
+    assert!(codes(&d).contains(&"budget_exhausted".to_string()));
+    assert!(e.is_none(), "nothing stored past the budget");
+}
+
+#[tokio::test]
+async fn a_full_outbox_refuses_new_escalations_and_accepted_ones_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config(dir.path(), "[outbox]\nmax_bytes = 2500\n");
+    let state = tempfile::tempdir().unwrap();
+    let sock = state.path().join("d.sock");
+    let daemon = common::Daemon::spawn_on(state, sock, &["--config", &conf]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let mut kept = Vec::new();
+    let mut refused = None;
+    for n in 0..10 {
+        let (d, e) = ask(&mut c, &format!("f{n}")).await;
+        let e = e.expect("an escalation frame, queued or failed");
+        match e.state {
+            EscalationState::Queued => kept.push(e.escalation.to_string()),
+            EscalationState::Failed => {
+                assert_eq!(d.route.as_str(), "human");
+                assert!(codes(&d).contains(&"escalation_refused".to_string()));
+                assert!(e.note.contains("full"), "{}", e.note);
+                refused = Some(n);
+                break;
+            }
+            other => panic!("unexpected state {other:?}"),
+        }
+    }
+    assert!(refused.is_some(), "the outbox filled up");
+    assert!(!kept.is_empty());
+    drop(c);
+
+    // Kill and restart on the same state directory.
+    let daemon = daemon.restart(&["--config", &conf]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    for id in &kept {
+        match c
+            .call(&Request::Escalation { id: bounded(id) })
+            .await
+            .unwrap()
+        {
+            Response::Escalation(e) => assert_eq!(e.state, EscalationState::Queued),
+            other => panic!("escalation {id} lost: {other:?}"),
+        }
+    }
+    match c.call(&Request::Status).await.unwrap() {
+        Response::Status(s) => assert_eq!(s.outbox_depth as usize, kept.len()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
