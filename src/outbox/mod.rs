@@ -1280,7 +1280,18 @@ mod tests {
         let tests_module = module_path!()
             .split_once("::")
             .map_or(module_path!(), |(_, rest)| rest);
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
+        // Under an emulator (cross-target tests) the child runs through it too.
+        let exe = std::env::current_exe().unwrap();
+        let mut cmd = match std::env::var("SLMD_TEST_RUNNER") {
+            Ok(runner) if !runner.trim().is_empty() => {
+                let mut parts = runner.split_whitespace();
+                let mut c = std::process::Command::new(parts.next().unwrap_or("env"));
+                c.args(parts).arg(&exe);
+                c
+            }
+            _ => std::process::Command::new(&exe),
+        };
+        let status = cmd
             .args([
                 format!("{tests_module}::crash_child").as_str(),
                 "--exact",
