@@ -75,6 +75,11 @@ struct LocalData {
     category: Category,
     urgency: Urgency,
     source: Option<String>,
+    /// The published payload, to publish again if no answer comes.
+    #[serde(default)]
+    payload: String,
+    #[serde(default)]
+    priority: u8,
 }
 
 /// The escalation service; shared by the API server and the uplink.
@@ -225,20 +230,22 @@ impl Escalations {
         };
         let payload =
             serde_json::to_vec(&msg).map_err(|e| EscalationError::Encode(e.to_string()))?;
-        let local = LocalData {
-            map: red.map.clone(),
-            category: decision.category,
-            urgency: decision.urgency,
-            source: decision.sources.first().map(|s| s.id.clone()),
-        };
-        let local =
-            serde_json::to_vec(&local).map_err(|e| EscalationError::Encode(e.to_string()))?;
         let priority = match decision.urgency {
             Urgency::Critical => 3,
             Urgency::High => 2,
             Urgency::Normal => 1,
             Urgency::Low => 0,
         };
+        let local = LocalData {
+            map: red.map.clone(),
+            category: decision.category,
+            urgency: decision.urgency,
+            source: decision.sources.first().map(|s| s.id.clone()),
+            payload: String::from_utf8_lossy(&payload).into_owned(),
+            priority,
+        };
+        let local =
+            serde_json::to_vec(&local).map_err(|e| EscalationError::Encode(e.to_string()))?;
         let rec = crate::outbox::Escalation {
             id: id.clone(),
             created_ms,
@@ -306,6 +313,47 @@ impl Escalations {
             tracing::debug!(escalation = %msg.id, "duplicate central answer ignored");
         }
         Ok(fresh)
+    }
+
+    /// Publishes again the escalations the broker took more than `after`
+    /// ago that still have no answer (a gateway may have died holding
+    /// them); the central side answers a repeat from what it stored.
+    /// Returns how many were queued again.
+    pub fn resend_unanswered(&self, after: Duration) -> Result<usize, EscalationError> {
+        let now = now_ms();
+        let cutoff = now.saturating_sub(after.as_millis() as u64);
+        let mut n = 0;
+        for id in self.outbox.unanswered_before(cutoff, 64)? {
+            let Some(local) = self
+                .outbox
+                .local(&id)?
+                .and_then(|b| serde_json::from_slice::<LocalData>(&b).ok())
+            else {
+                continue;
+            };
+            let deadline_ms =
+                serde_json::from_str::<EscalateMsg>(&local.payload).map_or(0, |m| m.deadline_ms);
+            if local.payload.is_empty() || deadline_ms <= now {
+                continue;
+            }
+            let rec = crate::outbox::Escalation {
+                id: id.clone(),
+                created_ms: now,
+                deadline_ms,
+                priority: local.priority,
+                payload: local.payload.into_bytes(),
+                local: Vec::new(),
+            };
+            if self.outbox.requeue(&rec)? {
+                tracing::info!(escalation = %id, "no answer yet; publishing again");
+                self.announce(&id);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.nudge();
+        }
+        Ok(n)
     }
 
     /// Drops expired records and announces them; returns how many.

@@ -23,6 +23,12 @@ type Bodies = Arc<Mutex<Vec<String>>>;
 /// A minimal chat-completions server: answers with JSON that echoes the
 /// placeholders it was sent, so rehydration on the device can be checked.
 async fn llm_server() -> (u16, Bodies) {
+    llm_server_with(Arc::new(std::sync::atomic::AtomicBool::new(false))).await
+}
+
+/// As [`llm_server`]; while `hang` is set, requests are read and never
+/// answered, as by a service that stalls.
+async fn llm_server_with(hang: Arc<std::sync::atomic::AtomicBool>) -> (u16, Bodies) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let bodies: Bodies = Arc::new(Mutex::new(Vec::new()));
@@ -33,6 +39,7 @@ async fn llm_server() -> (u16, Bodies) {
                 return;
             };
             let bodies = b2.clone();
+            let hang = hang.clone();
             tokio::spawn(async move {
                 let (rd, mut wr) = stream.into_split();
                 let mut rd = BufReader::new(rd);
@@ -66,6 +73,9 @@ async fn llm_server() -> (u16, Bodies) {
                         .unwrap_or("")
                         .to_string();
                     bodies.lock().unwrap().push(body);
+                    if hang.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
                     let placeholders: Vec<String> = PLACEHOLDER
                         .find_iter(&user)
                         .map(|m| m.as_str().to_string())
@@ -218,4 +228,43 @@ async fn escalations_go_through_two_gateways_to_the_llm_redacted_and_come_back_t
         }
         assert!(body.contains("test-llm-7b"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_held_by_a_gateway_that_dies_is_sent_again_and_answered_by_another() {
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (llm_port, bodies) = llm_server_with(hang.clone()).await;
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("slmd.toml");
+    std::fs::write(&conf, "[escalation]\nanswer_timeout_s = 2\n").unwrap();
+    let daemon = common::Daemon::spawn(&[
+        "--broker",
+        &broker.url(),
+        "--device-id",
+        "boiler-house-1",
+        "--config",
+        conf.to_str().unwrap(),
+    ]);
+    let a = Gateway::spawn(&broker.url(), llm_port, "gw-a");
+    let id = ask(daemon.sock(), 1).await;
+    // Gateway A holds the request: the LLM has it and stalls.
+    let t = Instant::now();
+    while bodies.lock().unwrap().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the request never reached the LLM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(a);
+    hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let _b = Gateway::spawn(&broker.url(), llm_port, "gw-b");
+    let e = answered(daemon.sock(), &id, Duration::from_secs(90)).await;
+    assert!(e.answer.unwrap().contains("jo1@example.com"));
+    assert!(
+        bodies.lock().unwrap().len() >= 2,
+        "asked again after the first gateway died"
+    );
 }

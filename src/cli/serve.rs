@@ -118,19 +118,33 @@ pub async fn serve(
     };
     let expiry = {
         let (esc, stop) = (escalations.clone(), shutdown.clone());
+        let answer_timeout = cfg.escalation.answer_timeout;
+        let every = (answer_timeout / 2).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(60),
+        );
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            let mut tick = tokio::time::interval(every);
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = tick.tick() => {}
                 }
                 let esc = esc.clone();
-                match tokio::task::spawn_blocking(move || esc.expire()).await {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(n)) => tracing::info!(expired = n, "escalations expired unanswered"),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "outbox expiry failed"),
-                    Err(_) => {}
+                let swept = tokio::task::spawn_blocking(move || {
+                    (esc.expire(), esc.resend_unanswered(answer_timeout))
+                })
+                .await;
+                let Ok((expired, resent)) = swept else {
+                    continue;
+                };
+                match expired {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "escalations expired unanswered"),
+                    Err(e) => tracing::warn!(error = %e, "outbox expiry failed"),
+                }
+                if let Err(e) = resent {
+                    tracing::warn!(error = %e, "cannot queue unanswered escalations again");
                 }
             }
         })

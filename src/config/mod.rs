@@ -82,6 +82,7 @@ struct RawEscalation {
     ttl_s: u64,
     passages: usize,
     max_per_hour: u32,
+    answer_timeout_s: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +188,8 @@ pub struct EscalationConfig {
     pub passages: usize,
     /// Escalations allowed per sliding hour (0: no limit).
     pub max_per_hour: u32,
+    /// Sent but unanswered for this long: publish again.
+    pub answer_timeout: Duration,
     pub outbox: crate::outbox::OutboxConfig,
     pub redact: crate::redact::RedactConfig,
 }
@@ -533,6 +536,14 @@ impl Config {
                     ttl: Duration::from_secs(e.ttl_s),
                     passages: range("escalation.passages", e.passages, 0, 3)?,
                     max_per_hour: e.max_per_hour,
+                    answer_timeout: if (1..=86400).contains(&e.answer_timeout_s) {
+                        Duration::from_secs(e.answer_timeout_s)
+                    } else {
+                        return Err(bad(
+                            "escalation.answer_timeout_s",
+                            format!("is {}; must be within 1..=86400", e.answer_timeout_s),
+                        ));
+                    },
                     outbox,
                     redact: raw.redact,
                 }

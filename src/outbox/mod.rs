@@ -1008,6 +1008,75 @@ impl Outbox {
         })
     }
 
+    /// Ids the broker acknowledged before `cutoff_ms` that have no answer
+    /// yet, oldest first, at most `limit`.
+    pub fn unanswered_before(
+        &self,
+        cutoff_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, OutboxError> {
+        let txn = self.db.begin_read()?;
+        let states = txn.open_table(STATES)?;
+        let answers = txn.open_table(ANSWERS)?;
+        let mut out = Vec::new();
+        for row in states.iter()? {
+            let (k, v) = row?;
+            let (tag, at, _) = v.value();
+            if tag == EscalationState::Sent.tag() && at < cutoff_ms {
+                let id = k.value().to_string();
+                if answers.get(id.as_str())?.is_none() {
+                    out.push((at, id));
+                }
+            }
+        }
+        out.sort();
+        Ok(out.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
+    /// Puts an escalation that was sent but never answered back in the
+    /// queue, to be published again. Returns `false` (changing nothing)
+    /// unless its state is `Sent`. The byte budget applies as for
+    /// [`Outbox::enqueue`]; the device-only bytes already stored are kept.
+    pub fn requeue(&self, e: &Escalation) -> Result<bool, OutboxError> {
+        validate_id(&e.id)?;
+        let needed = e.payload.len() as u64;
+        let budget = self.cfg.max_bytes;
+        let id = e.id.as_str();
+        self.write(|t| {
+            if t.state(id)? != Some(EscalationState::Sent) {
+                return Ok(false);
+            }
+            let queued = t.meta(META_BYTES)?;
+            if queued.saturating_add(needed) > budget {
+                return Err(OutboxError::Full {
+                    needed,
+                    queued,
+                    budget,
+                });
+            }
+            if let Some((_, _, seq)) = t.states.remove(id)?.map(|g| g.value()) {
+                t.memory.remove(seq)?;
+            }
+            let rec = StoredRecord {
+                created_ms: e.created_ms,
+                deadline_ms: e.deadline_ms,
+                priority: e.priority,
+                attempts: 0,
+                payload: e.payload.clone(),
+            };
+            let bytes = encode(&rec, "records", id)?;
+            t.records.insert(id, bytes.as_slice())?;
+            t.queue
+                .insert(queue_key(e.priority, e.created_ms, id), ())?;
+            t.deadlines.insert((e.deadline_ms, id), ())?;
+            if !e.local.is_empty() {
+                t.local.insert(id, e.local.as_slice())?;
+            }
+            t.add(META_BYTES, needed)?;
+            Ok(true)
+        })
+    }
+
     /// Records a refusal by the broker (MQTT reason code 0x80 or above).
     /// The record's attempts go up by one; at `max_attempts` it moves to the
     /// dead letters and stops being pending, so it never blocks the queue.
@@ -1802,6 +1871,33 @@ mod tests {
         ob.enqueue(&esc("b", 1, 1, FAR, 4)).unwrap();
         ob.retire("b").unwrap();
         assert_eq!(ob.local("a").unwrap(), None, "forgotten with its id");
+    }
+
+    #[test]
+    fn sent_but_unanswered_records_can_be_queued_again_and_answered_ones_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path().join("o.redb"), OutboxConfig::default()).unwrap();
+        ob.enqueue(&esc("a", 1, 1, FAR, 4)).unwrap();
+        ob.enqueue(&esc("b", 1, 2, FAR, 4)).unwrap();
+        assert!(ob.unanswered_before(u64::MAX, 10).unwrap().is_empty());
+        ob.retire("a").unwrap();
+        ob.retire("b").unwrap();
+        ob.store_answer("b", b"done").unwrap();
+        assert_eq!(ob.unanswered_before(u64::MAX, 10).unwrap(), ["a"]);
+        assert!(
+            ob.unanswered_before(0, 10).unwrap().is_empty(),
+            "not yet due"
+        );
+        assert!(ob.requeue(&esc("a", 1, 3, FAR, 4)).unwrap());
+        assert_eq!(ob.state("a").unwrap(), Some(EscalationState::Queued));
+        assert_eq!(ids(&ob.pending(0, 10).unwrap()), ["a"]);
+        assert!(!ob.requeue(&esc("b", 1, 3, FAR, 4)).unwrap(), "answered");
+        assert!(
+            !ob.requeue(&esc("a", 1, 3, FAR, 4)).unwrap(),
+            "already queued"
+        );
+        ob.retire("a").unwrap();
+        assert_eq!(ob.state("a").unwrap(), Some(EscalationState::Sent));
     }
 
     #[test]

@@ -312,6 +312,12 @@ async fn session(
                 let (esc2, sent2, link2) = (esc.clone(), sent.clone(), link.clone());
                 let done = tokio::task::spawn_blocking(move || {
                     if code < 0x80 {
+                        // Published again if it is queued again later.
+                        sent2
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .in_flight
+                            .remove(&id);
                         let r = esc2.acknowledged(&id);
                         let now = now_ms();
                         link2.last_ack_ms.store(now, Ordering::Relaxed);
