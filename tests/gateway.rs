@@ -191,14 +191,15 @@ async fn escalations_go_through_two_gateways_to_the_llm_redacted_and_come_back_t
         "--config",
         conf.to_str().unwrap(),
     ]);
-    let a = Gateway::spawn(&broker.url(), llm_port, "gw-a");
-    let b = Gateway::spawn(&broker.url(), llm_port, "gw-b");
-
-    // First batch: both gateways at work.
+    // First batch before any gateway runs: the broker reports no
+    // subscriber, the records stay queued and go out again until one is.
     let mut ids = Vec::new();
     for n in 0..6 {
         ids.push((n, ask(daemon.sock(), n).await));
     }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let a = Gateway::spawn(&broker.url(), llm_port, "gw-a");
+    let b = Gateway::spawn(&broker.url(), llm_port, "gw-b");
     for (n, id) in &ids {
         let e = answered(daemon.sock(), id, Duration::from_secs(90)).await;
         let answer = e.answer.unwrap().to_string();

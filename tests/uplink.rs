@@ -48,7 +48,9 @@ impl Central {
                 if topic.ends_with("/escalate") {
                     let msg: EscalateMsg = serde_json::from_slice(&p.payload).unwrap();
                     s2.lock().unwrap().push(msg.clone());
-                    if answered.insert(msg.id.clone(), ()).is_none() {
+                    // Like a gateway, a repeated request gets the same answer again.
+                    answered.insert(msg.id.clone(), ());
+                    {
                         let answer = AnswerMsg {
                             v: 1,
                             id: msg.id.clone(),
@@ -385,4 +387,119 @@ async fn until_connected(c: &mut Client) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A cheap, seeded pseudo-random sequence (xorshift), so a failing run can
+/// be repeated with the seed it prints.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below.max(1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_sigkills_while_escalations_flow_lose_nothing_and_answer_each_once() {
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let central = Central::start(broker.port).await;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill schedule seed {seed}");
+    let mut rng = Rng(seed);
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("slmd.toml");
+    std::fs::write(&conf, "[escalation]\nanswer_timeout_s = 3\n").unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    let args = [
+        "--broker",
+        &broker.url(),
+        "--device-id",
+        "crash-9",
+        "--config",
+        &conf,
+    ];
+    let mut daemon = common::Daemon::spawn(&args);
+    let mut accepted: Vec<String> = Vec::new();
+    let mut n = 0usize;
+    for round in 0..50 {
+        // A burst of escalating queries on two connections; the daemon is
+        // killed at a random moment while they are decided, stored,
+        // published and acknowledged.
+        let sock = daemon.sock().to_path_buf();
+        let mut burst = Vec::new();
+        for conn in 0..2 {
+            let sock = sock.clone();
+            let first = n + conn * 2;
+            burst.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                let Ok(mut c) = Client::connect(&sock, "crash", Duration::from_secs(30)).await
+                else {
+                    return got;
+                };
+                for k in first..first + 2 {
+                    let text = format!("what is the capital of Australia, ticket {k}");
+                    match c.query(&format!("c{k}"), &text, false).await {
+                        Ok(Response::Decision(_)) => {
+                            if let Some(e) = c.last_escalation() {
+                                if e.state == EscalationState::Queued {
+                                    got.push(e.escalation.to_string());
+                                }
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+                got
+            }));
+        }
+        n += 4;
+        // Under an emulator a query takes about a second, so the window is wider.
+        let span = if common::runner().is_some() {
+            4000
+        } else {
+            400
+        };
+        tokio::time::sleep(Duration::from_millis(rng.next(span))).await;
+        daemon = daemon.restart(&args);
+        for b in burst {
+            accepted.extend(b.await.unwrap());
+        }
+        if round % 10 == 9 {
+            eprintln!(
+                "after {} kills: {} escalations accepted",
+                round + 1,
+                accepted.len()
+            );
+        }
+    }
+    assert!(
+        accepted.len() >= 10,
+        "too few escalations were accepted to mean anything: {}",
+        accepted.len()
+    );
+    // The last daemon runs to the end: every accepted escalation is
+    // answered, and the central side saw each id (duplicates are allowed on
+    // the wire; the device keeps one answer per id).
+    for id in &accepted {
+        until_state(daemon.sock(), id, EscalationState::Answered).await;
+    }
+    let seen = central.seen.lock().unwrap().clone();
+    for id in &accepted {
+        assert!(
+            seen.iter().any(|m| &m.id == id),
+            "{id} never reached the central side"
+        );
+    }
+    let mut ids: Vec<&str> = accepted.iter().map(String::as_str).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), accepted.len(), "escalation ids are unique");
 }

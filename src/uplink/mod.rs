@@ -34,6 +34,8 @@ use tokio_util::sync::CancellationToken;
 const PUBLISH_BATCH: usize = 64;
 /// Requests buffered between the publisher and the event loop.
 const REQUEST_CAPACITY: usize = 128;
+/// Delay before publishing again a record no gateway was subscribed for.
+const NO_SUBSCRIBER_RETRY: Duration = Duration::from_secs(2);
 
 /// The uplink's state as others read it: the policy (online or not), the
 /// status reply and telemetry.
@@ -153,6 +155,9 @@ fn options(cfg: &UplinkConfig, broker: &Broker, device: &str) -> anyhow::Result<
     let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     o.set_keep_alive(cfg.keep_alive);
     o.set_clean_start(false);
+    // An answer is acknowledged to the broker only once it is stored, so a
+    // crash in between gets it delivered again.
+    o.set_manual_acks(true);
     let mut props = ConnectProperties::new();
     props.session_expiry_interval = Some(cfg.session_expiry.as_secs().min(u32::MAX as u64) as u32);
     o.set_connect_properties(props);
@@ -284,17 +289,6 @@ async fn session(
                     cfg.telemetry_interval,
                     link.clone(),
                 )));
-                let c = client.clone();
-                let topics = [
-                    answer_topic.clone(),
-                    cmd_topic.clone(),
-                    config_topic.clone(),
-                ];
-                tasks.push(tokio::spawn(async move {
-                    for t in topics {
-                        let _ = c.subscribe(t, QoS::AtLeastOnce).await;
-                    }
-                }));
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => {
                 let mut s = sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -309,6 +303,22 @@ async fn session(
                 };
                 let Some(id) = id else { continue };
                 let code = reason_code(&ack.reason);
+                if code == 0x10 {
+                    // No matching subscribers: no gateway took it. It stays
+                    // queued and goes out again shortly.
+                    tracing::debug!(escalation = %id, "no gateway subscribed; retrying");
+                    let (sent2, acked2) = (sent.clone(), acked.clone());
+                    tasks.push(tokio::spawn(async move {
+                        tokio::time::sleep(NO_SUBSCRIBER_RETRY).await;
+                        sent2
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .in_flight
+                            .remove(&id);
+                        acked2.notify_one();
+                    }));
+                    continue;
+                }
                 let (esc2, sent2, link2) = (esc.clone(), sent.clone(), link.clone());
                 let done = tokio::task::spawn_blocking(move || {
                     if code < 0x80 {
@@ -374,6 +384,12 @@ async fn session(
                             .await;
                     });
                 }
+                // Acknowledged only now that it was handled (an answer is
+                // stored), from another task: the event loop must keep polling.
+                let c = client.clone();
+                tokio::spawn(async move {
+                    let _ = c.ack(&p).await;
+                });
             }
             _ => {}
         }
@@ -519,6 +535,17 @@ async fn publisher(
     let escalate_topic = device_topic(&device, "escalate");
     let answer_topic = device_topic(&device, "answer");
     let telemetry_topic = device_topic(&device, "telemetry");
+    // Subscribed before anything is published: the broker handles one
+    // connection's packets in order, so no answer can beat the subscription.
+    for t in [
+        answer_topic.clone(),
+        device_topic(&device, "cmd"),
+        device_topic(&device, "config"),
+    ] {
+        if sender.client.subscribe(t, QoS::AtLeastOnce).await.is_err() {
+            return;
+        }
+    }
     let mut birth = report.status();
     birth["online"] = true.into();
     let none = PublishProperties::default;
