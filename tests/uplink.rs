@@ -503,3 +503,51 @@ async fn fifty_sigkills_while_escalations_flow_lose_nothing_and_answer_each_once
     ids.dedup();
     assert_eq!(ids.len(), accepted.len(), "escalation ids are unique");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restarted_without_persistence_gets_every_unretired_record_again() {
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let daemon = common::Daemon::spawn(&["--broker", &broker.url(), "--device-id", "lost-1"]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    until_connected(&mut c).await;
+    // Nobody consumes escalations yet: the broker acknowledges each with
+    // "no matching subscribers", so they stay unretired.
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let text = format!("what is the capital of Australia, question {n}");
+        c.query(&format!("s{n}"), &text, false).await.unwrap();
+        ids.push(
+            c.last_escalation()
+                .expect("escalated")
+                .escalation
+                .to_string(),
+        );
+    }
+    // The broker restarts with no memory of the session.
+    broker.stop();
+    broker.start();
+    let central = Central::start(broker.port).await;
+    for id in &ids {
+        until_state(daemon.sock(), id, EscalationState::Answered).await;
+    }
+    let seen = central.seen.lock().unwrap().clone();
+    for id in &ids {
+        assert!(
+            seen.iter().any(|m| &m.id == id),
+            "{id} never reached the central side"
+        );
+    }
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    match c.call(&Request::Status).await.unwrap() {
+        Response::Status(s) => {
+            assert_eq!(s.outbox_depth, 0);
+            assert_eq!(s.uplink.as_str(), "connected", "reconnected by itself");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
