@@ -9,6 +9,7 @@
 
 use crate::escalation::{AnswerMsg, EscalateMsg, LocalTriage, Passage, PAYLOAD_VERSION};
 use crate::labels::{Category, Urgency};
+use crate::limits::prefix_within as cut;
 use crate::outbox::{Enqueued, EscalationState, Outbox, OutboxError};
 use crate::redact::{RedactError, Redacted, Redactor};
 use crate::triage::Decision;
@@ -358,21 +359,11 @@ impl Escalations {
 
     /// Drops expired records and announces them; returns how many.
     pub fn expire(&self) -> Result<u64, EscalationError> {
-        let before: Vec<String> = self
-            .outbox
-            .pending(u64::MAX, usize::MAX)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        let n = self.outbox.expire(now_ms())?;
-        if n > 0 {
-            for id in before {
-                if self.outbox.state(&id)? == Some(EscalationState::Expired) {
-                    self.announce(&id);
-                }
-            }
+        let expired = self.outbox.expire_ids(now_ms())?;
+        for id in &expired {
+            self.announce(id);
         }
-        Ok(n)
+        Ok(expired.len() as u64)
     }
 
     /// Sends the current view of `id` to subscribers.
@@ -442,18 +433,6 @@ fn disagreement(
             parts.join("; ")
         )
     }
-}
-
-/// The longest prefix of `s` within `max` bytes, cut at a char boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

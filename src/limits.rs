@@ -34,3 +34,12 @@ pub const MAX_LABEL: usize = 64;
 /// Default and largest frame size: a length prefix above this is refused
 /// before a byte of the body is read.
 pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;
+
+/// The longest prefix of `s` within `max` bytes, cut at a char boundary.
+pub fn prefix_within(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

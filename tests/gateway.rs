@@ -7,7 +7,7 @@ mod common;
 
 use common::Mosquitto;
 use slmd::api::client::Client;
-use slmd::api::proto::{bounded, EscalationState, Request, Response};
+use slmd::api::proto::{EscalationState, Response};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
@@ -151,30 +151,6 @@ async fn ask(sock: &Path, n: usize) -> String {
         .to_string()
 }
 
-async fn answered(sock: &Path, id: &str, limit: Duration) -> slmd::api::proto::EscalationMsg {
-    let t = Instant::now();
-    loop {
-        let mut c = Client::connect(sock, "test", Duration::from_secs(60))
-            .await
-            .unwrap();
-        if let Response::Escalation(e) = c
-            .call(&Request::Escalation { id: bounded(id) })
-            .await
-            .unwrap()
-        {
-            if e.state == EscalationState::Answered {
-                return *e;
-            }
-            assert!(
-                t.elapsed() < limit,
-                "escalation {id} stuck in {:?}",
-                e.state
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalations_go_through_two_gateways_to_the_llm_redacted_and_come_back_to_the_asker() {
     let mut broker = Mosquitto::new();
@@ -201,7 +177,13 @@ async fn escalations_go_through_two_gateways_to_the_llm_redacted_and_come_back_t
     let a = Gateway::spawn(&broker.url(), llm_port, "gw-a");
     let b = Gateway::spawn(&broker.url(), llm_port, "gw-b");
     for (n, id) in &ids {
-        let e = answered(daemon.sock(), id, Duration::from_secs(90)).await;
+        let e = common::wait_for_escalation(
+            daemon.sock(),
+            id,
+            EscalationState::Answered,
+            Duration::from_secs(90),
+        )
+        .await;
         let answer = e.answer.unwrap().to_string();
         assert!(answer.contains(&format!("jo{n}@example.com")), "{answer}");
         assert!(answer.contains("Jo Bloggs"), "{answer}");
@@ -216,7 +198,13 @@ async fn escalations_go_through_two_gateways_to_the_llm_redacted_and_come_back_t
         later.push(ask(daemon.sock(), n).await);
     }
     for id in &later {
-        answered(daemon.sock(), id, Duration::from_secs(90)).await;
+        common::wait_for_escalation(
+            daemon.sock(),
+            id,
+            EscalationState::Answered,
+            Duration::from_secs(90),
+        )
+        .await;
     }
     drop(b);
 
@@ -262,7 +250,13 @@ async fn a_request_held_by_a_gateway_that_dies_is_sent_again_and_answered_by_ano
     drop(a);
     hang.store(false, std::sync::atomic::Ordering::SeqCst);
     let _b = Gateway::spawn(&broker.url(), llm_port, "gw-b");
-    let e = answered(daemon.sock(), &id, Duration::from_secs(90)).await;
+    let e = common::wait_for_escalation(
+        daemon.sock(),
+        &id,
+        EscalationState::Answered,
+        Duration::from_secs(90),
+    )
+    .await;
     assert!(e.answer.unwrap().contains("jo1@example.com"));
     assert!(
         bodies.lock().unwrap().len() >= 2,

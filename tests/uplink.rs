@@ -12,10 +12,9 @@ use rumqttc::v5::mqttbytes::v5::Packet;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use slmd::api::client::Client;
-use slmd::api::proto::{bounded, EscalationState, Request, Response};
+use slmd::api::proto::{EscalationState, Request, Response};
 use slmd::escalation::{AnswerMsg, EscalateMsg};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,20 +111,6 @@ async fn until<F: FnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
     }
 }
 
-async fn escalation(sock: &Path, id: &str) -> slmd::api::proto::EscalationMsg {
-    let mut c = Client::connect(sock, "test", Duration::from_secs(60))
-        .await
-        .unwrap();
-    match c
-        .call(&Request::Escalation { id: bounded(id) })
-        .await
-        .unwrap()
-    {
-        Response::Escalation(e) => *e,
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_come_back_answered()
 {
@@ -179,7 +164,13 @@ async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_
     })
     .await;
     for id in &ids {
-        let e = until_state(daemon.sock(), id, EscalationState::Answered).await;
+        let e = common::wait_for_escalation(
+            daemon.sock(),
+            id,
+            EscalationState::Answered,
+            Duration::from_secs(60),
+        )
+        .await;
         let answer = e.answer.expect("central answer").to_string();
         assert!(
             answer.starts_with("Central: about what is the capital"),
@@ -265,26 +256,6 @@ async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_
         },
     )
     .await;
-}
-
-async fn until_state(
-    sock: &Path,
-    id: &str,
-    want: EscalationState,
-) -> slmd::api::proto::EscalationMsg {
-    let t = Instant::now();
-    loop {
-        let e = escalation(sock, id).await;
-        if e.state == want {
-            return e;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "escalation {id} stuck in {:?}",
-            e.state
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn fleet(broker: &str, args: &[&str]) -> std::process::Output {
@@ -489,7 +460,13 @@ async fn fifty_sigkills_while_escalations_flow_lose_nothing_and_answer_each_once
     // answered, and the central side saw each id (duplicates are allowed on
     // the wire; the device keeps one answer per id).
     for id in &accepted {
-        until_state(daemon.sock(), id, EscalationState::Answered).await;
+        common::wait_for_escalation(
+            daemon.sock(),
+            id,
+            EscalationState::Answered,
+            Duration::from_secs(60),
+        )
+        .await;
     }
     let seen = central.seen.lock().unwrap().clone();
     for id in &accepted {
@@ -531,7 +508,13 @@ async fn a_broker_restarted_without_persistence_gets_every_unretired_record_agai
     broker.start();
     let central = Central::start(broker.port).await;
     for id in &ids {
-        until_state(daemon.sock(), id, EscalationState::Answered).await;
+        common::wait_for_escalation(
+            daemon.sock(),
+            id,
+            EscalationState::Answered,
+            Duration::from_secs(60),
+        )
+        .await;
     }
     let seen = central.seen.lock().unwrap().clone();
     for id in &ids {

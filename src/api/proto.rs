@@ -282,12 +282,9 @@ pub struct ProcedureMsg {
 
 /// Copies as much of `s` as fits, cutting at a character boundary.
 pub fn bounded<const N: usize>(s: &str) -> HString<N> {
-    let mut end = s.len().min(N);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
     let mut out = HString::new();
-    out.push_str(&s[..end]).expect("cut to capacity");
+    out.push_str(crate::limits::prefix_within(s, N))
+        .expect("cut to capacity");
     out
 }
 

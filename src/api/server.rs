@@ -7,8 +7,8 @@
 
 use super::codec::{self, FrameError};
 use super::proto::{
-    bounded, DecisionMsg, ErrorCode, ErrorMsg, EscalationMsg, EscalationState, Hello, Id,
-    ProcedureMsg, Query, Request, Response, StatusMsg, Uplink,
+    bounded, DecisionMsg, ErrorCode, ErrorMsg, EscalationMsg, Hello, Id, ProcedureMsg, Query,
+    Request, Response, StatusMsg, Uplink,
 };
 use crate::config::ApiConfig;
 use crate::escalation::Passage;
@@ -373,11 +373,7 @@ async fn forward_updates(
         };
         let query = {
             let mut f = followed.lock().unwrap_or_else(|p| p.into_inner());
-            let finished = matches!(
-                v.state,
-                EscalationState::Answered | EscalationState::Expired | EscalationState::Failed
-            );
-            if finished {
+            if v.state.is_final() {
                 f.remove(&v.id)
             } else {
                 f.get(&v.id).cloned()

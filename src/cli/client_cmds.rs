@@ -3,7 +3,7 @@
 
 use crate::api::client::Client;
 use crate::api::proto::{
-    bounded, DecisionMsg, ErrorCode, ErrorMsg, EscalationMsg, EscalationState, Request, Response,
+    bounded, DecisionMsg, ErrorCode, ErrorMsg, EscalationMsg, Request, Response,
 };
 use crate::pipeline::Pipeline;
 use anyhow::{bail, Context};
@@ -54,13 +54,6 @@ pub async fn ask(
     Ok(())
 }
 
-fn finished(state: EscalationState) -> bool {
-    matches!(
-        state,
-        EscalationState::Answered | EscalationState::Expired | EscalationState::Failed
-    )
-}
-
 /// Polls escalation `id` (and takes the updates the daemon pushes) until it
 /// is answered, expired or failed, or `wait` is over; reconnects when the
 /// daemon restarts in between.
@@ -73,7 +66,7 @@ async fn wait_for_answer(
 ) -> EscalationMsg {
     let until = Instant::now() + wait;
     let mut client = Some(client);
-    while !finished(last.state) && Instant::now() < until {
+    while !last.state.is_final() && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(500).min(until - Instant::now())).await;
         if client.is_none() {
             client = Client::connect(socket, "slmd-ask", CLIENT_TIMEOUT)

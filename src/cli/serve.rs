@@ -138,10 +138,8 @@ pub async fn serve(
                 let Ok((expired, resent)) = swept else {
                     continue;
                 };
-                match expired {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(expired = n, "escalations expired unanswered"),
-                    Err(e) => tracing::warn!(error = %e, "outbox expiry failed"),
+                if let Err(e) = expired {
+                    tracing::warn!(error = %e, "outbox expiry failed");
                 }
                 if let Err(e) = resent {
                     tracing::warn!(error = %e, "cannot queue unanswered escalations again");

@@ -18,11 +18,9 @@
 //! [`LlmError::Rejected`]. When no valid answer can be had,
 //! [`failure_answer`] builds the reply that tells the technician so.
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -453,7 +451,7 @@ impl LlmClient {
                 .map_err(|e| Failure::retry(LlmError::InvalidAnswer(e)))?;
             let model = completion
                 .model
-                .map(|m| truncate_bytes(m.trim(), MAX_MODEL_NAME).to_string())
+                .map(|m| crate::limits::prefix_within(m.trim(), MAX_MODEL_NAME).to_string())
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| self.cfg.model.clone());
             return Ok(AnswerMsg {
@@ -837,29 +835,7 @@ fn endpoint_url(base: &str) -> Result<reqwest::Url, LlmError> {
 /// Delay before retry number `retry` (0 for the first): `base * 2^retry`,
 /// capped at [`MAX_BACKOFF`], then drawn at random from its upper half.
 fn backoff_delay(base: Duration, retry: u32) -> Duration {
-    let factor = 1u32 << retry.min(16);
-    let full = base
-        .checked_mul(factor)
-        .unwrap_or(MAX_BACKOFF)
-        .min(MAX_BACKOFF);
-    let half = full / 2;
-    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-    let jitter = if nanos == 0 {
-        0
-    } else {
-        random_u64() % (nanos + 1)
-    };
-    half + Duration::from_nanos(jitter)
-}
-
-fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        h.write_u128(t.as_nanos());
-    }
-    h.finish()
+    crate::uplink::backoff(base, MAX_BACKOFF, retry.saturating_add(1))
 }
 
 /// The `Retry-After` delay in whole seconds, capped at [`MAX_BACKOFF`].
@@ -925,18 +901,6 @@ fn error_message(body: &[u8]) -> String {
 fn mentions_response_format(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     text.contains("response_format") || text.contains("response format")
-}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn truncate_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// An error and its causes on one line.

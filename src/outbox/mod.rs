@@ -313,6 +313,14 @@ pub enum EscalationState {
 }
 
 impl EscalationState {
+    /// Answered, expired or failed: no later state follows.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            EscalationState::Answered | EscalationState::Expired | EscalationState::Failed
+        )
+    }
+
     fn tag(self) -> u8 {
         match self {
             EscalationState::Queued => 0,
@@ -600,6 +608,38 @@ impl<'t> Tables<'t> {
         let v = self.meta(key)?.saturating_sub(n);
         self.meta.insert(key, v)?;
         Ok(())
+    }
+
+    /// Puts a new record in the queue and its indexes, refusing it with
+    /// [`OutboxError::Full`] when it would take the queued bytes over
+    /// `budget`. Device-only bytes are stored only when given.
+    fn queue_record(&mut self, e: &Escalation, budget: u64) -> Result<(), OutboxError> {
+        let id = e.id.as_str();
+        let needed = e.payload.len() as u64;
+        let queued = self.meta(META_BYTES)?;
+        if queued.saturating_add(needed) > budget {
+            return Err(OutboxError::Full {
+                needed,
+                queued,
+                budget,
+            });
+        }
+        let rec = StoredRecord {
+            created_ms: e.created_ms,
+            deadline_ms: e.deadline_ms,
+            priority: e.priority,
+            attempts: 0,
+            payload: e.payload.clone(),
+        };
+        let bytes = encode(&rec, "records", id)?;
+        self.records.insert(id, bytes.as_slice())?;
+        self.queue
+            .insert(queue_key(e.priority, e.created_ms, id), ())?;
+        self.deadlines.insert((e.deadline_ms, id), ())?;
+        if !e.local.is_empty() {
+            self.local.insert(id, e.local.as_slice())?;
+        }
+        self.add(META_BYTES, needed)
     }
 
     fn next_seq(&mut self) -> Result<u64, OutboxError> {
@@ -923,7 +963,6 @@ impl Outbox {
                 deadline_ms: e.deadline_ms,
             });
         }
-        let needed = e.payload.len() as u64;
         let budget = self.cfg.max_bytes;
         let id = e.id.as_str();
         self.write(|t| {
@@ -931,30 +970,7 @@ impl Outbox {
                 t.add(META_DUPLICATES, 1)?;
                 return Ok(Enqueued::Duplicate(state));
             }
-            let queued = t.meta(META_BYTES)?;
-            if queued.saturating_add(needed) > budget {
-                return Err(OutboxError::Full {
-                    needed,
-                    queued,
-                    budget,
-                });
-            }
-            let rec = StoredRecord {
-                created_ms: e.created_ms,
-                deadline_ms: e.deadline_ms,
-                priority: e.priority,
-                attempts: 0,
-                payload: e.payload.clone(),
-            };
-            let bytes = encode(&rec, "records", id)?;
-            t.records.insert(id, bytes.as_slice())?;
-            t.queue
-                .insert(queue_key(e.priority, e.created_ms, id), ())?;
-            t.deadlines.insert((e.deadline_ms, id), ())?;
-            if !e.local.is_empty() {
-                t.local.insert(id, e.local.as_slice())?;
-            }
-            t.add(META_BYTES, needed)?;
+            t.queue_record(e, budget)?;
             Ok(Enqueued::Accepted)
         })
     }
@@ -1039,40 +1055,16 @@ impl Outbox {
     /// [`Outbox::enqueue`]; the device-only bytes already stored are kept.
     pub fn requeue(&self, e: &Escalation) -> Result<bool, OutboxError> {
         validate_id(&e.id)?;
-        let needed = e.payload.len() as u64;
         let budget = self.cfg.max_bytes;
         let id = e.id.as_str();
         self.write(|t| {
             if t.state(id)? != Some(EscalationState::Sent) {
                 return Ok(false);
             }
-            let queued = t.meta(META_BYTES)?;
-            if queued.saturating_add(needed) > budget {
-                return Err(OutboxError::Full {
-                    needed,
-                    queued,
-                    budget,
-                });
-            }
+            t.queue_record(e, budget)?;
             if let Some((_, _, seq)) = t.states.remove(id)?.map(|g| g.value()) {
                 t.memory.remove(seq)?;
             }
-            let rec = StoredRecord {
-                created_ms: e.created_ms,
-                deadline_ms: e.deadline_ms,
-                priority: e.priority,
-                attempts: 0,
-                payload: e.payload.clone(),
-            };
-            let bytes = encode(&rec, "records", id)?;
-            t.records.insert(id, bytes.as_slice())?;
-            t.queue
-                .insert(queue_key(e.priority, e.created_ms, id), ())?;
-            t.deadlines.insert((e.deadline_ms, id), ())?;
-            if !e.local.is_empty() {
-                t.local.insert(id, e.local.as_slice())?;
-            }
-            t.add(META_BYTES, needed)?;
             Ok(true)
         })
     }
@@ -1132,6 +1124,11 @@ impl Outbox {
     /// `expired_total`, and returns how many expired. Also forgets finished
     /// ids older than `remember_ms`.
     pub fn expire(&self, now_ms: u64) -> Result<u64, OutboxError> {
+        Ok(self.expire_ids(now_ms)?.len() as u64)
+    }
+
+    /// [`Outbox::expire`], returning the ids that expired.
+    pub fn expire_ids(&self, now_ms: u64) -> Result<Vec<String>, OutboxError> {
         let limit = self.cfg.remember_ids;
         let cutoff = now_ms.saturating_sub(self.cfg.remember_ms);
         self.write(|t| {
@@ -1140,19 +1137,19 @@ impl Outbox {
                 let (key, _) = entry?;
                 ids.push(key.value().1.to_string());
             }
-            let mut n = 0u64;
-            for id in &ids {
-                if t.unqueue(id)?.is_some() {
-                    n += 1;
-                    t.remember(id, EscalationState::Expired, now_ms, limit)?;
+            let mut expired = Vec::new();
+            for id in ids {
+                if t.unqueue(&id)?.is_some() {
+                    t.remember(&id, EscalationState::Expired, now_ms, limit)?;
+                    expired.push(id);
                 }
             }
-            t.add(META_EXPIRED, n)?;
+            t.add(META_EXPIRED, expired.len() as u64)?;
             t.prune_memory(limit, Some(cutoff))?;
-            if n > 0 {
-                tracing::info!(expired = n, "outbox: escalations expired");
+            if !expired.is_empty() {
+                tracing::info!(expired = expired.len(), "outbox: escalations expired");
             }
-            Ok(n)
+            Ok(expired)
         })
     }
 

@@ -488,21 +488,11 @@ fn vote_distribution(hits: &[Hit<'_>], temperature: f32) -> [f32; 7] {
 
 /// Softmax-weighted vote of the hits' categories: the winner and its share.
 fn vote(hits: &[Hit<'_>], temperature: f32) -> (Category, f32) {
-    let top_score = hits.first().map_or(0.0, |h| h.score);
-    let mut votes: Vec<(Category, f32)> = Vec::new();
-    let mut total = 0.0;
-    for h in hits {
-        let w = ((h.score - top_score) / temperature.max(1e-3)).exp();
-        total += w;
-        match votes.iter_mut().find(|(c, _)| *c == h.doc.category) {
-            Some((_, v)) => *v += w,
-            None => votes.push((h.doc.category, w)),
-        }
+    if hits.is_empty() {
+        return (Category::General, 0.0);
     }
-    votes.sort_by(|a, b| b.1.total_cmp(&a.1));
-    votes.first().map_or((Category::General, 0.0), |(c, v)| {
-        (*c, v / total.max(f32::MIN_POSITIVE))
-    })
+    let (i, share) = argmax(&vote_distribution(hits, temperature));
+    (Category::ALL[i], share)
 }
 
 fn push_steps<S: AsRef<str>>(out: &mut String, steps: &[S], n: usize) {

@@ -137,14 +137,29 @@ pub async fn run(
 /// Exponential back-off with jitter: the n-th failure waits a random time
 /// between half and all of `min · 2^(n-1)`, capped at `max`.
 pub fn backoff(min: Duration, max: Duration, failures: u32) -> Duration {
-    let exp = min
+    let full = min
         .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
         .min(max);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let jitter = 0.5 + (nanos % 1000) as f64 / 2000.0;
-    exp.mul_f64(jitter)
+    let half = full / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    let jitter = if nanos == 0 {
+        0
+    } else {
+        random_u64() % (nanos + 1)
+    };
+    half + Duration::from_nanos(jitter)
+}
+
+/// A random number from the standard library's per-process hasher keys.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish()
 }
 
 fn options(cfg: &UplinkConfig, broker: &Broker, device: &str) -> anyhow::Result<MqttOptions> {

@@ -282,3 +282,34 @@ impl Drop for Mosquitto {
         self.stop();
     }
 }
+
+/// Asks the daemon for escalation `id` (on a fresh connection each time)
+/// until it reaches `want`; fails after `limit`, naming the state it is in.
+pub async fn wait_for_escalation(
+    sock: &Path,
+    id: &str,
+    want: slmd::api::proto::EscalationState,
+    limit: Duration,
+) -> slmd::api::proto::EscalationMsg {
+    use slmd::api::proto::{bounded, Request, Response};
+    let t = Instant::now();
+    loop {
+        let mut c = slmd::api::client::Client::connect(sock, "test", Duration::from_secs(60))
+            .await
+            .unwrap();
+        match c
+            .call(&Request::Escalation { id: bounded(id) })
+            .await
+            .unwrap()
+        {
+            Response::Escalation(e) if e.state == want => return *e,
+            Response::Escalation(e) => assert!(
+                t.elapsed() < limit,
+                "escalation {id} stuck in {:?}",
+                e.state
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
