@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`labels`]: the taxonomy's category, urgency, route and safety labels.
 //! - [`limits`]: every protocol size limit, in one place.
+//! - [`board`]: board profiles: machine, budget, config defaults, install paths.
 //! - [`config`]: TOML configuration, embedded defaults, validation.
 //! - [`paths`]: bundled model and index, per-user socket and state paths.
 //! - [`engine`]: loads and verifies a model directory; text → embedding.
@@ -27,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod board;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -75,6 +75,14 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Board profiles: list them, or show one and how this machine differs from it.
+    Board {
+        /// A board name or a profile path; none lists the shipped boards.
+        name: Option<String>,
+        /// Print JSON: the profile and this machine's differences.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print or check configuration.
     Config {
         /// Print the default configuration with a comment on every key.
@@ -199,6 +207,10 @@ struct ServeArgs {
 struct DataArgs {
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Board profile (rpi4, rpi5, rpi-zero-2w, jetson-orin-nano, or a .toml path);
+    /// its defaults lie beneath the config file.
+    #[arg(long, value_name = "NAME")]
+    board: Option<String>,
     #[arg(long)]
     model_dir: Option<PathBuf>,
     #[arg(long)]
@@ -272,7 +284,8 @@ fn main() -> anyhow::Result<()> {
     cli::init_logging();
     match cli.command {
         Command::Serve(a) => {
-            let mut config = cli::load_config(a.data.config.as_deref())?;
+            let mut config =
+                cli::load_config_on(a.data.config.as_deref(), a.data.board.as_deref())?;
             if let Some(b) = a.broker {
                 slmd::uplink::Broker::parse(&b).map_err(anyhow::Error::msg)?;
                 config.uplink.broker = Some(b);
@@ -318,7 +331,7 @@ fn main() -> anyhow::Result<()> {
             in_process,
             data,
         } => {
-            let config = cli::load_config(data.config.as_deref())?;
+            let config = cli::load_config_on(data.config.as_deref(), data.board.as_deref())?;
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();
             if in_process {
@@ -405,6 +418,37 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Board { name, json } => {
+            use slmd::board::{Board, Observed};
+            let Some(name) = name else {
+                for n in Board::known() {
+                    let b = Board::load(n)?;
+                    println!("{:<18} {:<32} {}", b.name, b.target, b.description);
+                }
+                return Ok(());
+            };
+            let board = Board::load(&name)?;
+            let seen = Observed::this_machine();
+            let differences = board.differences(&seen);
+            if json {
+                let out = serde_json::json!({
+                    "board": board,
+                    "this_machine": seen,
+                    "differences": differences,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print!("{}", toml::to_string(&board)?);
+                println!();
+                if differences.is_empty() {
+                    println!("# this machine matches the profile");
+                }
+                for d in differences {
+                    println!("# differs: {d}");
+                }
+            }
+            Ok(())
+        }
         Command::Bench(args) => slmd::cli::bench::run(args),
         Command::Fleet { broker, cmd } => {
             let broker = slmd::uplink::Broker::parse(&broker).map_err(anyhow::Error::msg)?;
@@ -469,7 +513,7 @@ fn main() -> anyhow::Result<()> {
             })
         }
         Command::Eval { file, json, data } => {
-            let config = cli::load_config(data.config.as_deref())?;
+            let config = cli::load_config_on(data.config.as_deref(), data.board.as_deref())?;
             let pipeline = slmd::pipeline::Pipeline::load(
                 &cli::model_dir(data.model_dir, &config),
                 &cli::kb_index(data.kb_index, &config),

@@ -36,7 +36,30 @@ fn first_existing(rel: &str) -> PathBuf {
 
 /// The bundled model directory.
 pub fn bundled_model_dir() -> PathBuf {
-    first_existing(&format!("models/{MODEL_NAME}"))
+    bundled_model_named(MODEL_NAME)
+}
+
+/// A bundled model by directory name (`engine.model`).
+pub fn bundled_model_named(name: &str) -> PathBuf {
+    first_existing(&format!("models/{name}"))
+}
+
+/// An installed or source-tree board profile `boards/NAME.toml`, if any.
+pub fn installed_board(name: &str) -> Option<PathBuf> {
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return None;
+    }
+    data_roots()
+        .into_iter()
+        .map(|r| r.join("boards").join(format!("{name}.toml")))
+        .find(|p| p.is_file())
+}
+
+/// The first directory of a systemd `*_DIRECTORY` variable (colon-separated).
+fn systemd_dir(var: &str) -> Option<PathBuf> {
+    let v = std::env::var(var).ok()?;
+    let first = v.split(':').next()?.trim();
+    (!first.is_empty()).then(|| PathBuf::from(first))
 }
 
 /// The bundled knowledge-base index.
@@ -53,9 +76,12 @@ fn euid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
-/// `$XDG_RUNTIME_DIR/slmd.sock`, `/run/slmd/slmd.sock` for root, else
-/// `/tmp/slmd-<uid>/slmd.sock`.
+/// `$RUNTIME_DIRECTORY/slmd.sock` under systemd, `$XDG_RUNTIME_DIR/slmd.sock`,
+/// `/run/slmd/slmd.sock` for root, else `/tmp/slmd-<uid>/slmd.sock`.
 pub fn default_socket() -> PathBuf {
+    if let Some(d) = systemd_dir("RUNTIME_DIRECTORY") {
+        return d.join("slmd.sock");
+    }
     if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("slmd.sock");
     }
@@ -66,8 +92,12 @@ pub fn default_socket() -> PathBuf {
     }
 }
 
-/// `$XDG_STATE_HOME/slmd`, `/var/lib/slmd` for root, else `~/.local/state/slmd`.
+/// `$STATE_DIRECTORY` under systemd, `$XDG_STATE_HOME/slmd`, `/var/lib/slmd`
+/// for root, else `~/.local/state/slmd`.
 pub fn default_state_dir() -> PathBuf {
+    if let Some(d) = systemd_dir("STATE_DIRECTORY") {
+        return d;
+    }
     if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("slmd");
     }

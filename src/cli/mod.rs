@@ -12,16 +12,23 @@ use std::path::{Path, PathBuf};
 
 /// Loads `--config FILE` or the embedded defaults.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    load_config_on(path, None)
+}
+
+/// Loads `--config FILE` or the embedded defaults, on a board profile
+/// (`--board` wins over the file's `[board] name`).
+pub fn load_config_on(path: Option<&Path>, board: Option<&str>) -> anyhow::Result<Config> {
     Ok(match path {
-        Some(p) => Config::from_file(p)?,
-        None => Config::default_config(),
+        Some(p) => Config::from_file_on(p, board)?,
+        None => Config::from_toml_on("", "defaults", board)?,
     })
 }
 
-/// Model directory: flag, then config, then bundled.
+/// Model directory: flag, then config (`paths.model_dir`, else the bundled
+/// `engine.model`).
 pub fn model_dir(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
     flag.or_else(|| cfg.model_dir.clone())
-        .unwrap_or_else(crate::paths::bundled_model_dir)
+        .unwrap_or_else(|| crate::paths::bundled_model_named(&cfg.engine.model))
 }
 
 /// Index file: flag, then config, then bundled.
@@ -42,6 +49,8 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // No colour codes in the journal or a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -30,6 +30,16 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let cfg = &opts.config;
+    if let Some(board) = &cfg.board {
+        let seen = crate::board::Observed::this_machine();
+        let differences = board.differences(&seen);
+        if differences.is_empty() {
+            tracing::info!(board = %board.name, "board profile matches this machine");
+        }
+        for d in differences {
+            tracing::warn!(board = %board.name, "this machine does not look like the board: {d}");
+        }
+    }
     std::fs::create_dir_all(&opts.state_dir)
         .with_context(|| format!("cannot create state directory {}", opts.state_dir.display()))?;
 
@@ -74,7 +84,15 @@ pub async fn serve(
         "outbox open; without an uplink, escalations wait in it"
     );
 
-    let listener = bind(&opts.socket, cfg.api.socket_mode).await?;
+    // A socket passed by systemd (socket activation) wins over binding one.
+    let (listener, socket_path, owns_socket) = match activated_socket()? {
+        Some((l, path)) => (l, path, false),
+        None => (
+            bind(&opts.socket, cfg.api.socket_mode).await?,
+            opts.socket.clone(),
+            true,
+        ),
+    };
     let stats = Arc::new(Stats::default());
     let pipeline_ref = pipeline.clone();
     let budget = Arc::new(crate::policy::Budget::new(cfg.escalation.max_per_hour));
@@ -103,6 +121,7 @@ pub async fn serve(
                 pipeline: pipeline_ref.clone(),
                 config: std::sync::Mutex::new(cfg.clone()),
                 config_version: std::sync::atomic::AtomicU64::new(0),
+                kb_index: opts.kb_index.clone(),
             });
             tracing::info!(broker = %url, device = %device, "uplink on");
             Some(tokio::spawn(crate::uplink::run(
@@ -148,13 +167,26 @@ pub async fn serve(
         })
     };
     tracing::info!(
-        socket = %opts.socket.display(),
+        socket = %socket_path.display(),
+        activated = !owns_socket,
         state_dir = %opts.state_dir.display(),
         ready_ms = started.elapsed().as_millis() as u64,
         "accepting queries"
     );
-    println!("slmd: socket {}", opts.socket.display());
+    println!("slmd: socket {}", socket_path.display());
     println!("slmd: state   {}", opts.state_dir.display());
+    // Under systemd (Type=notify): ready now, then watchdog pings and
+    // memory-budget checks for as long as the daemon serves.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("accepting queries"),
+    ]);
+    let keeper = tokio::spawn(keep_alive(
+        cfg.board
+            .as_ref()
+            .map(|b| (b.name.clone(), b.budget.memory_mib)),
+        shutdown.clone(),
+    ));
 
     if signals {
         let token = shutdown.clone();
@@ -165,18 +197,97 @@ pub async fn serve(
         });
     }
     server::run(listener, server, shutdown).await;
+    notify(&[sd_notify::NotifyState::Stopping]);
+    keeper.abort();
     expiry.abort();
     if let Some(u) = uplink {
         // It says goodbye on the retained status topic, briefly.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), u).await;
     }
-    let _ = std::fs::remove_file(&opts.socket);
+    if owns_socket {
+        let _ = std::fs::remove_file(&socket_path);
+    }
     // Dropping the last pool handle lets the workers drain and exit.
     for w in workers {
         let _ = tokio::task::spawn_blocking(move || w.join()).await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tells systemd (when it started us with `$NOTIFY_SOCKET`) how we are.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::warn!(error = %e, "cannot notify the service manager");
+    }
+}
+
+/// The listening socket systemd passed (`LISTEN_FDS`), if any; it must be
+/// a Unix stream socket.
+fn activated_socket() -> anyhow::Result<Option<(tokio::net::UnixListener, PathBuf)>> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Ok(None);
+    }
+    let std_listener = fds
+        .take_unix_listener(0)
+        .context("the socket passed by the service manager is not a Unix stream socket")?
+        .context("the service manager passed no socket at index 0")?;
+    std_listener
+        .set_nonblocking(true)
+        .context("cannot make the passed socket non-blocking")?;
+    let path = std_listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("(passed by the service manager)"));
+    let listener =
+        tokio::net::UnixListener::from_std(std_listener).context("cannot use the passed socket")?;
+    Ok(Some((listener, path)))
+}
+
+/// Pings the systemd watchdog at half its interval (when one is set), and
+/// warns when resident memory goes over the board's budget.
+async fn keep_alive(budget: Option<(String, u64)>, stop: CancellationToken) {
+    let mut usec = 0u64;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut usec);
+    let ping = std::time::Duration::from_micros(usec / 2);
+    let every = if watchdog {
+        ping.clamp(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_secs(30),
+        )
+    } else {
+        std::time::Duration::from_secs(30)
+    };
+    let mut tick = tokio::time::interval(every);
+    let mut last_check = Instant::now() - std::time::Duration::from_secs(3600);
+    let mut over = false;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if watchdog {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        let Some((board, budget_mib)) = &budget else {
+            continue;
+        };
+        if last_check.elapsed() < std::time::Duration::from_secs(30) {
+            continue;
+        }
+        last_check = Instant::now();
+        let Some(rss_mib) = crate::board::rss_kib().map(|k| k / 1024) else {
+            continue;
+        };
+        if rss_mib > *budget_mib && !over {
+            tracing::warn!(board = %board, rss_mib, budget_mib, "resident memory is over the board's budget");
+        } else if rss_mib <= *budget_mib && over {
+            tracing::info!(board = %board, rss_mib, budget_mib, "resident memory is back within the board's budget");
+        }
+        over = rss_mib > *budget_mib;
+    }
 }
 
 async fn wait_for_signal() {
@@ -223,6 +334,8 @@ struct DaemonReport {
     config: std::sync::Mutex<Config>,
     /// Version of the last remote configuration applied (0: none).
     config_version: std::sync::atomic::AtomicU64,
+    /// The index file, read again on `reload`.
+    kb_index: PathBuf,
 }
 
 /// A retained `config` message: `{"version": N, "set": {"policy.local_threshold": 0.6, …}}`.
@@ -247,6 +360,29 @@ fn toml_value(v: &serde_json::Value) -> Option<toml::Value> {
 }
 
 impl crate::uplink::Report for DaemonReport {
+    fn reload_kb(&self) -> Result<serde_json::Value, String> {
+        let before = self.pipeline.index().content_hash();
+        match self.pipeline.reload_index(&self.kb_index) {
+            Ok(index) => {
+                tracing::info!(
+                    path = %self.kb_index.display(),
+                    procedures = index.docs().len(),
+                    changed = index.content_hash() != before,
+                    "knowledge base reloaded"
+                );
+                Ok(serde_json::json!({
+                    "procedures": index.docs().len(),
+                    "kb_hash": index.content_hash(),
+                    "changed": index.content_hash() != before,
+                }))
+            }
+            Err(e) => {
+                tracing::warn!(path = %self.kb_index.display(), error = %e, "knowledge base not reloaded; the index in use is kept");
+                Err(e.to_string())
+            }
+        }
+    }
+
     fn status(&self) -> serde_json::Value {
         serde_json::json!({
             "v": 1,
@@ -255,9 +391,10 @@ impl crate::uplink::Report for DaemonReport {
             "version": env!("CARGO_PKG_VERSION"),
             "model": self.info.model,
             "model_sha256": self.info.model_sha256,
-            "kb_procedures": self.info.kb_procedures,
-            "kb_hash": self.info.kb_hash,
+            "kb_procedures": self.pipeline.index().docs().len(),
+            "kb_hash": self.pipeline.index().content_hash(),
             "config_version": self.config_version.load(std::sync::atomic::Ordering::Relaxed),
+            "board": self.config.lock().ok().and_then(|c| c.board.as_ref().map(|b| b.name.clone())),
             "capabilities": ["triage", "escalate", "telemetry", "cmd"],
         })
     }

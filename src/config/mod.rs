@@ -46,6 +46,8 @@ pub enum ConfigError {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    #[allow(dead_code)]
+    board: RawBoard,
     paths: RawPaths,
     engine: RawEngine,
     api: RawApi,
@@ -92,6 +94,15 @@ struct RawOutbox {
     max_attempts: u32,
 }
 
+/// `[board]`: read before validation (the profile lies beneath the file);
+/// kept here so the key is known and typed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawBoard {
+    name: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPaths {
@@ -107,6 +118,8 @@ struct RawEngine {
     threads: usize,
     queue_depth: usize,
     f16_weights: bool,
+    model: String,
+    max_seq_len: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +190,8 @@ pub struct Config {
     /// The operator's own keys (the file overlaid on the defaults), kept so
     /// a remote change can be applied on top of them.
     pub overlay: toml::Table,
+    /// The board profile in use (its `[config]` lies beneath the file).
+    pub board: Option<crate::board::Board>,
 }
 
 /// `[escalation]`, `[outbox]` and `[redact]`.
@@ -221,6 +236,10 @@ pub struct EngineConfig {
     pub threads: usize,
     pub queue_depth: usize,
     pub f16_weights: bool,
+    /// Bundled model to load (a directory name under `models/`).
+    pub model: String,
+    /// Longest input in tokens; `None` keeps the model's own limit.
+    pub max_seq_len: Option<usize>,
 }
 
 impl EngineConfig {
@@ -228,6 +247,7 @@ impl EngineConfig {
     pub fn options(&self) -> crate::engine::EngineOptions {
         crate::engine::EngineOptions {
             f16_weights: self.f16_weights,
+            max_seq_len: self.max_seq_len,
         }
     }
 }
@@ -243,6 +263,13 @@ pub struct ApiConfig {
     pub idle_timeout: Duration,
     pub request_timeout: Duration,
     pub socket_mode: u32,
+}
+
+fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+        origin: origin.to_string(),
+        message: e.message().to_string(),
+    })
 }
 
 /// Recursively overlays `over` onto `base` (tables merge, values replace).
@@ -270,23 +297,66 @@ impl Config {
 
     /// Reads a file and overlays it on the defaults.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Config::from_file_on(path, None)
+    }
+
+    /// Parses TOML text overlaid on the defaults and validates it. A board
+    /// named in its `[board]` table lays its defaults beneath the text.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_on(text, origin, None)
+    }
+
+    /// Reads a file on a board profile (`board` overrides the file's own
+    /// `[board] name`).
+    pub fn from_file_on(path: &Path, board: Option<&str>) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::from_toml(&text, &path.display().to_string())
+        Config::from_toml_on(&text, &path.display().to_string(), board)
     }
 
-    /// Parses TOML text overlaid on the defaults and validates it.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let parse = |t: &str, origin: &str| {
-            t.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-                origin: origin.to_string(),
-                message: e.message().to_string(),
-            })
+    /// As [`Config::from_toml`], on the board profile `board` (a name or a
+    /// `.toml` path) when given, else on the one the text names.
+    pub fn from_toml_on(
+        text: &str,
+        origin: &str,
+        board: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let overlay = parse_table(text, origin)?;
+        let named = overlay
+            .get("board")
+            .and_then(|b| b.get("name"))
+            .and_then(|n| n.as_str())
+            .filter(|n| !n.trim().is_empty())
+            .map(str::to_string);
+        let board = match board.map(str::to_string).or(named) {
+            Some(name) => {
+                Some(
+                    crate::board::Board::load(&name).map_err(|e| ConfigError::Parse {
+                        origin: origin.to_string(),
+                        message: e.to_string(),
+                    })?,
+                )
+            }
+            None => None,
         };
-        let overlay = parse(text, origin)?;
-        let mut value = toml::Value::Table(parse(DEFAULT_TOML, "defaults")?);
+        Config::build(overlay, origin, board)
+    }
+
+    fn build(
+        overlay: toml::Table,
+        origin: &str,
+        board: Option<crate::board::Board>,
+    ) -> Result<Config, ConfigError> {
+        let mut value = toml::Value::Table(parse_table(DEFAULT_TOML, "defaults")?);
+        if let Some(b) = &board {
+            let mut named = toml::Table::new();
+            named.insert("name".into(), toml::Value::String(b.name.clone()));
+            let mut t = b.config.clone();
+            t.insert("board".into(), toml::Value::Table(named));
+            merge(&mut value, toml::Value::Table(t));
+        }
         merge(&mut value, toml::Value::Table(overlay.clone()));
         let raw: Raw = value
             .try_into()
@@ -296,6 +366,7 @@ impl Config {
             })?;
         let mut c = Config::validate(raw, origin)?;
         c.overlay = overlay;
+        c.board = board;
         Ok(c)
     }
 
@@ -327,11 +398,10 @@ impl Config {
             }
             merge(&mut overlay, nested);
         }
-        let text = toml::to_string(&overlay).map_err(|e| ConfigError::Parse {
-            origin: origin.to_string(),
-            message: e.to_string(),
-        })?;
-        Config::from_toml(&text, origin)
+        let toml::Value::Table(overlay) = overlay else {
+            unreachable!("the overlay is a table");
+        };
+        Config::build(overlay, origin, self.board.clone())
     }
 
     fn validate(raw: Raw, origin: &str) -> Result<Config, ConfigError> {
@@ -431,6 +501,25 @@ impl Config {
                 threads: range("engine.threads", raw.engine.threads, 1, 64)?,
                 queue_depth: range("engine.queue_depth", raw.engine.queue_depth, 1, 4096)?,
                 f16_weights: raw.engine.f16_weights,
+                model: {
+                    let m = raw.engine.model.trim();
+                    if m.is_empty()
+                        || !m
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                        || m.starts_with('.')
+                    {
+                        return Err(bad(
+                            "engine.model",
+                            format!("{m:?} must name a model directory (A-Z a-z 0-9 - _ .)"),
+                        ));
+                    }
+                    m.to_string()
+                },
+                max_seq_len: match raw.engine.max_seq_len {
+                    0 => None,
+                    n => Some(range("engine.max_seq_len", n, 8, 512)?),
+                },
             },
             api: ApiConfig {
                 max_frame_bytes: range(
@@ -454,6 +543,7 @@ impl Config {
             },
             top_k: range("triage.top_k", t.top_k, 1, 50)?,
             overlay: toml::Table::new(),
+            board: None,
             triage,
             uplink: {
                 let u = &raw.uplink;

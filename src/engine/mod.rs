@@ -88,11 +88,16 @@ pub struct EngineOptions {
     /// f32 weights. Int8 weights are dequantized at load time, so this is
     /// where their memory saving is kept.
     pub f16_weights: bool,
+    /// Cut inputs to this many tokens (never beyond the model's own limit).
+    pub max_seq_len: Option<usize>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { f16_weights: true }
+        EngineOptions {
+            f16_weights: true,
+            max_seq_len: None,
+        }
     }
 }
 
@@ -174,7 +179,9 @@ impl Engine {
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
-                max_length: manifest.max_seq_len,
+                max_length: opts
+                    .max_seq_len
+                    .map_or(manifest.max_seq_len, |n| n.min(manifest.max_seq_len)),
                 ..Default::default()
             }))
             .map_err(|e| EngineError::Tokenizer {
