@@ -96,7 +96,8 @@ impl HeadLayout {
 #[derive(Debug)]
 pub struct Pipeline {
     engine: Engine,
-    index: Index,
+    /// Swapped whole when an operator reloads the knowledge base.
+    index: std::sync::RwLock<std::sync::Arc<Index>>,
     /// Swapped whole when an operator's config is applied.
     triage: std::sync::RwLock<std::sync::Arc<TriageConfig>>,
     top_k: usize,
@@ -134,7 +135,7 @@ impl Pipeline {
             })?;
         Ok(Pipeline {
             engine,
-            index,
+            index: std::sync::RwLock::new(std::sync::Arc::new(index)),
             triage: std::sync::RwLock::new(std::sync::Arc::new(triage)),
             top_k: top_k.max(1),
             heads,
@@ -177,14 +178,29 @@ impl Pipeline {
         &self.engine
     }
 
-    pub fn index(&self) -> &Index {
-        &self.index
+    pub fn index(&self) -> std::sync::Arc<Index> {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the index at `path` again and, if it loads and belongs to this
+    /// model, serves from it; on any error the index in use is kept.
+    pub fn reload_index(&self, path: &Path) -> Result<std::sync::Arc<Index>, LoadError> {
+        let fresh = std::sync::Arc::new(Index::load(path, self.engine.model_sha256())?);
+        *self
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+        Ok(fresh)
     }
 
     /// Triage one text.
     pub fn decide(&self, text: &str, no_egress: bool) -> Result<Decision, EngineError> {
         let e = self.engine.embed(text)?;
-        let hits = self.index.search(&e.vector, self.top_k);
+        let index = self.index();
+        let hits = index.search(&e.vector, self.top_k);
         let online = self
             .online
             .get()

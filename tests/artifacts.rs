@@ -117,7 +117,8 @@ fn the_committed_index_is_current_with_the_procedures() {
     let docs = kb::load_dir(&common::root().join("kb/procedures")).unwrap();
     assert!(docs.len() >= 30, "{} procedures", docs.len());
     let p = common::pipeline();
-    let indexed = p.index().docs();
+    let index = p.index();
+    let indexed = index.docs();
     assert_eq!(docs.len(), indexed.len(), "run `slmd kb build`");
     for d in &docs {
         assert!(

@@ -55,8 +55,8 @@ fn ask(app: &mut App, text: &str) {
             }
             NetCmd::Procedure { id } => {
                 let pipeline = common::pipeline();
-                let doc = pipeline
-                    .index()
+                let index = pipeline.index();
+                let doc = index
                     .docs()
                     .iter()
                     .find(|d| d.id == id)

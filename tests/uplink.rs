@@ -534,3 +534,227 @@ async fn a_broker_restarted_without_persistence_gets_every_unretired_record_agai
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A TCP relay between the daemon and the broker. While `hold` is set it
+/// passes the daemon's packets on and swallows everything the broker sends
+/// back, PUBACKs included: a publish reaches the broker and is never
+/// acknowledged to the daemon.
+async fn relay(broker_port: u16, hold: Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((down, _)) = listener.accept().await {
+            let Ok(up) = tokio::net::TcpStream::connect(("127.0.0.1", broker_port)).await else {
+                continue;
+            };
+            let (mut dr, mut dw) = down.into_split();
+            let (mut ur, mut uw) = up.into_split();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                while let Ok(n @ 1..) = dr.read(&mut buf).await {
+                    if uw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let hold = hold.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                while let Ok(n @ 1..) = ur.read(&mut buf).await {
+                    if hold.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if dw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answered_once() {
+    use std::sync::atomic::Ordering;
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let central = Central::start(broker.port).await;
+    let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let relay_port = relay(broker.port, hold.clone()).await;
+    let via_relay = format!("mqtt://127.0.0.1:{relay_port}");
+    let daemon = common::Daemon::spawn(&["--broker", &via_relay, "--device-id", "puback-1"]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    until_connected(&mut c).await;
+
+    // From here the broker's replies, the PUBACK among them, never arrive.
+    hold.store(true, Ordering::SeqCst);
+    c.query("k1", "what is the capital of Australia", false)
+        .await
+        .unwrap();
+    let id = c
+        .last_escalation()
+        .expect("escalated")
+        .escalation
+        .to_string();
+    until(
+        "the publish reaches the broker",
+        Duration::from_secs(60),
+        || central.seen.lock().unwrap().iter().any(|m| m.id == id),
+    )
+    .await;
+    drop(c);
+    // Killed after the broker took the publish, before its PUBACK arrived.
+    let daemon = daemon.restart(&["--broker", &broker.url(), "--device-id", "puback-1"]);
+    common::wait_for_escalation(
+        daemon.sock(),
+        &id,
+        EscalationState::Answered,
+        Duration::from_secs(60),
+    )
+    .await;
+    let times = central
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.id == id)
+        .count();
+    assert!(
+        times >= 2,
+        "the unacknowledged record was not published again"
+    );
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    match c.call(&Request::Status).await.unwrap() {
+        Response::Status(s) => assert_eq!(s.outbox_depth, 0, "retired once acknowledged"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The answer, sent twice by the central side, is one answer on the device.
+    match c
+        .call(&Request::Escalation {
+            id: heapless::String::try_from(id.as_str()).unwrap(),
+        })
+        .await
+        .unwrap()
+    {
+        Response::Escalation(e) => {
+            assert_eq!(e.state, EscalationState::Answered);
+            let answer = e.answer.as_deref().unwrap_or_default();
+            assert_eq!(answer.matches("Central: about").count(), 1, "{answer}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn kb_procedures(sock: &std::path::Path) -> u32 {
+    let mut c = Client::connect(sock, "test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    match c.call(&Request::Status).await.unwrap() {
+        Response::Status(s) => s.kb_procedures,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_reload_the_knowledge_base_and_a_bad_index_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A smaller index, built by the real `slmd kb build` from three procedures.
+    let subset = dir.path().join("procedures");
+    std::fs::create_dir(&subset).unwrap();
+    let mut names: Vec<_> = std::fs::read_dir(common::root().join("kb/procedures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    names.sort();
+    for p in names.iter().take(3) {
+        std::fs::copy(p, subset.join(p.file_name().unwrap())).unwrap();
+    }
+    let small = dir.path().join("small.slmkb");
+    let out = common::slmd()
+        .args(["kb", "build", "--kb-dir"])
+        .arg(&subset)
+        .arg("--out")
+        .arg(&small)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let live = dir.path().join("live.slmkb");
+    std::fs::copy(common::kb_index(), &live).unwrap();
+
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let central = Central::start(broker.port).await;
+    let daemon = common::Daemon::spawn(&[
+        "--broker",
+        &broker.url(),
+        "--device-id",
+        "reload-1",
+        "--kb-index",
+        live.to_str().unwrap(),
+    ]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    until_connected(&mut c).await;
+    let full = kb_procedures(daemon.sock()).await;
+    assert!(full > 3);
+
+    let cmd = |id: u32| {
+        let client = central.client.clone();
+        async move {
+            client
+                .publish(
+                    "slmd/v1/reload-1/cmd",
+                    QoS::AtLeastOnce,
+                    false,
+                    format!(r#"{{"cmd":"reload","id":{id}}}"#),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let reply = |id: u32| {
+        let replies = central.replies.clone();
+        async move {
+            until("reload reply", Duration::from_secs(30), || {
+                replies.lock().unwrap().iter().any(|r| r["id"] == id)
+            })
+            .await;
+            let r = replies.lock().unwrap();
+            r.iter().find(|r| r["id"] == id).unwrap().clone()
+        }
+    };
+
+    // A new index in place: reloaded, and served from at once.
+    std::fs::copy(&small, &live).unwrap();
+    cmd(1).await;
+    let r = reply(1).await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["procedures"], 3, "{r}");
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(kb_procedures(daemon.sock()).await, 3);
+
+    // A damaged index: refused with the reason, the one in use kept.
+    std::fs::write(&live, b"not an index at all").unwrap();
+    cmd(2).await;
+    let r = reply(2).await;
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(!r["error"].as_str().unwrap_or_default().is_empty(), "{r}");
+    assert_eq!(kb_procedures(daemon.sock()).await, 3);
+    match c
+        .query("r1", "breaker trips when the compressor starts", true)
+        .await
+        .unwrap()
+    {
+        Response::Decision(d) => assert_eq!(d.id.as_str(), "r1"),
+        other => panic!("unexpected {other:?}"),
+    }
+}

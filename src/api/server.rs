@@ -172,8 +172,9 @@ impl Server {
             version: bounded(env!("CARGO_PKG_VERSION")),
             model: bounded(&self.info.model),
             model_sha256: bounded(&self.info.model_sha256),
-            kb_procedures: self.info.kb_procedures,
-            kb_hash: bounded(&self.info.kb_hash),
+            // Live: an operator may have reloaded the knowledge base.
+            kb_procedures: self.pool.pipeline().index().docs().len() as u32,
+            kb_hash: bounded(&self.pool.pipeline().index().content_hash()),
             uptime_s: self.started.elapsed().as_secs(),
             connections: self.connections.load(Ordering::Relaxed),
             queue_depth: self.pool.queued() as u32,
@@ -194,7 +195,8 @@ impl Server {
 
     /// A knowledge-base procedure by id, or a `NotFound` error.
     pub fn procedure(&self, id: &str) -> Response {
-        let docs = self.pool.pipeline().index().docs();
+        let index = self.pool.pipeline().index();
+        let docs = index.docs();
         match docs.iter().find(|d| d.id.eq_ignore_ascii_case(id)) {
             Some(d) => Response::Procedure(Box::new(ProcedureMsg::from_procedure(d))),
             None => Response::Error(ErrorMsg::new(
@@ -778,7 +780,8 @@ async fn escalate(
     followed: &Followed,
 ) -> EscalationMsg {
     let passages: Vec<Passage> = {
-        let docs = server.pool.pipeline().index().docs();
+        let index = server.pool.pipeline().index();
+        let docs = index.docs();
         d.sources
             .iter()
             .take(esc.passages())

@@ -70,6 +70,9 @@ pub trait Report: Send + Sync + 'static {
     /// Applies a retained `config` message; the reply to publish on
     /// `config/ack`. The status then reports the applied version.
     fn apply_config(&self, payload: &[u8]) -> serde_json::Value;
+    /// Reads the knowledge-base index again (the `reload` command); the
+    /// reply's fields. On an error the index in use is kept.
+    fn reload_kb(&self) -> Result<serde_json::Value, String>;
 }
 
 /// Runs the uplink until `shutdown`; reconnects forever.
@@ -466,7 +469,7 @@ async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) {
     }
 }
 
-/// `cmd` topic: `{"cmd": "ping" | "flush" | "status", "id": …}`; the reply
+/// `cmd` topic: `{"cmd": "ping" | "flush" | "status" | "reload", "id": …}`; the reply
 /// goes to the request's response topic, else to `cmd/reply`.
 async fn command(
     sender: &Arc<Sender>,
@@ -504,6 +507,19 @@ async fn command(
                 }
                 "status" => serde_json::json!({"ok": true, "cmd": "status",
                     "status": report.status(), "telemetry": report.telemetry()}),
+                "reload" => {
+                    let r = report.clone();
+                    match tokio::task::spawn_blocking(move || r.reload_kb()).await {
+                        Ok(Ok(mut fields)) => {
+                            fields["ok"] = true.into();
+                            fields["cmd"] = "reload".into();
+                            fields
+                        }
+                        Ok(Err(e)) => serde_json::json!({"ok": false, "cmd": "reload", "error": e}),
+                        Err(e) => serde_json::json!({"ok": false, "cmd": "reload",
+                            "error": format!("reload task failed: {e}")}),
+                    }
+                }
                 other => {
                     serde_json::json!({"ok": false, "error": format!("unknown command {other:?}")})
                 }
