@@ -194,7 +194,7 @@ pub fn urgency_cue(text: &str) -> Option<(Urgency, String)> {
 
 static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b((bypass\w*|jump(er)?(ing)? out|defeat\w*|override|disabl\w+|link(ing)? out) (the |an? |this |that )?(safety |door |guard )?(interlock|e-?stop|emergency stop|guard|safety (relay|circuit|device)|trip|protection|limit switch)\w*|(energi[sz]\w*|re-?energi[sz]\w*|power(ing)? (it )?(up|back on)|switch(ing)? (it )?(back )?on|turn(ing)? (it )?(back )?on).{0,40}\b(flooded|wet|submerged|under water)|who (can|may|is allowed to|should|must) (sign|authori[sz]e|approve)|sign(ing)? (off )?(the |a )?(permit|ptw|work permit|hot work)|authori[sz]\w+ .{0,20}permit|live work|work(ing)? (on it )?live)",
+        r"(?i)\b((bypass\w*|jump(er)?(ing)? out|defeat\w*|override|disabl\w+|link(ing)? out) (the |an? |this |that )?(safety |door |guard )?(interlock|e-?stop|emergency stop|guard|safety (relay|circuit|device)|trip|protection|limit switch)\w*|(energi[sz]\w*|re-?energi[sz]\w*|power(ing)? (it )?(up|back on)|switch(ing)? (it )?(back )?on|turn(ing)? (it )?(back )?on).{0,40}\b(flooded|wet|submerged|under water)|who (can|may|is allowed to|should|must|will) (sign|authori[sz]e|approve)|who (signs|authori[sz]es|approves)\b|sign(s|ing)? (off )?(the |a |my |our )?(permit|ptw|work permit|hot work)|authori[sz]\w+ .{0,20}permit|live work|work(ing)? (on it )?live)",
     )
 });
 
@@ -405,6 +405,7 @@ mod tests {
         assert!(sign_off("can I bypass the door interlock to run the fan").is_some());
         assert!(sign_off("ok to re-energise the MCC, it was flooded yesterday").is_some());
         assert!(sign_off("who can sign the hot work permit").is_some());
+        assert!(sign_off("who signs the hot work permit for the boiler house tonight").is_some());
         assert!(sign_off("replace the bearing on P-101").is_none());
     }
 
