@@ -43,3 +43,10 @@ pub fn prefix_within(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
+
+/// Largest MQTT packet the uplink accepts (announced to the broker in
+/// CONNECT, so it drops larger ones instead of sending them).
+pub const MAX_MQTT_PACKET: u32 = 1024 * 1024;
+/// Largest payload the uplink handles on its answer, cmd and config
+/// topics; larger ones are counted as rejected and ignored.
+pub const MAX_MQTT_PAYLOAD: usize = 64 * 1024;

@@ -758,3 +758,104 @@ async fn operators_reload_the_knowledge_base_and_a_bad_index_changes_nothing() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_messages_on_answer_cmd_and_config_are_counted_and_ignored() {
+    let mut broker = Mosquitto::new();
+    broker.start();
+    let central = Central::start(broker.port).await;
+    let daemon = common::Daemon::spawn(&["--broker", &broker.url(), "--device-id", "hostile-1"]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    until_connected(&mut c).await;
+
+    let big = format!("{{\"v\":1,\"id\":\"{}\"}}", "x".repeat(200 * 1024));
+    let huge = vec![b'{'; 2 * 1024 * 1024];
+    let counted: Vec<(&str, Vec<u8>)> = vec![
+        ("answer", b"not json".to_vec()),
+        ("answer", br#"{"v":1,"id":5,"answer":["a"]}"#.to_vec()),
+        ("answer", vec![0xff, 0xfe, 0x00, 0x80]),
+        ("answer", big.clone().into_bytes()),
+        ("cmd", b"{{{".to_vec()),
+        ("cmd", br#"{"cmd":42}"#.to_vec()),
+        ("cmd", br#"{"cmd":"format-disk","id":1}"#.to_vec()),
+        ("cmd", big.clone().into_bytes()),
+        ("config", b"nope".to_vec()),
+        ("config", br#"{"version":"x","set":{}}"#.to_vec()),
+        (
+            "config",
+            br#"{"version":7,"set":{"policy.local_threshold":"high"}}"#.to_vec(),
+        ),
+        ("config", big.clone().into_bytes()),
+    ];
+    for (topic, payload) in &counted {
+        central
+            .client
+            .publish(
+                format!("slmd/v1/hostile-1/{topic}"),
+                QoS::AtLeastOnce,
+                false,
+                payload.clone(),
+            )
+            .await
+            .unwrap();
+    }
+    // Past the packet size the daemon announced: the broker drops it.
+    central
+        .client
+        .publish("slmd/v1/hostile-1/answer", QoS::AtLeastOnce, false, huge)
+        .await
+        .unwrap();
+
+    // Still serving, still the same session, each bad message counted once.
+    let replies = central.replies.clone();
+    let mut telemetry = serde_json::Value::Null;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30) {
+        central
+            .client
+            .publish(
+                "slmd/v1/hostile-1/cmd",
+                QoS::AtLeastOnce,
+                false,
+                r#"{"cmd":"status","id":99}"#,
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let r = replies.lock().unwrap();
+        if let Some(r) = r.iter().rev().find(|r| r["id"] == 99) {
+            telemetry = r["telemetry"].clone();
+            if telemetry["rejected_messages"] == counted.len() as u64 {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        telemetry["rejected_messages"],
+        counted.len() as u64,
+        "{telemetry}"
+    );
+    assert_eq!(
+        telemetry["uplink_connects"], 1,
+        "the session was dropped: {telemetry}"
+    );
+    match c
+        .query("h1", "breaker trips when the compressor starts", true)
+        .await
+        .unwrap()
+    {
+        Response::Decision(d) => assert_eq!(d.id.as_str(), "h1"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The refused configuration changed nothing.
+    let status = central.status.lock().unwrap().clone();
+    assert!(
+        status
+            .iter()
+            .filter(|s| s["device"] == "hostile-1")
+            .all(|s| s["config_version"].as_u64().unwrap_or(0) == 0),
+        "{status:?}"
+    );
+}

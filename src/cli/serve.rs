@@ -470,6 +470,7 @@ impl crate::uplink::Report for DaemonReport {
             "connections": s.connections,
             "outbox_depth": s.outbox_depth,
             "uplink_connects": self.link.connects.load(Ordering::Relaxed),
+            "rejected_messages": self.link.rejected.load(Ordering::Relaxed),
             "last_ack_ms": self.link.last_ack_ms.load(Ordering::Relaxed),
             "rss_kib": rss_kib(),
         })

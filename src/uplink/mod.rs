@@ -51,6 +51,9 @@ pub struct Link {
     pub last_rtt_ms: AtomicU64,
     /// Connections made since start.
     pub connects: AtomicU64,
+    /// Messages on the answer, cmd and config topics that were malformed,
+    /// oversized, of the wrong shape or refused, and so ignored.
+    pub rejected: AtomicU64,
 }
 
 impl Link {
@@ -178,6 +181,8 @@ fn options(cfg: &UplinkConfig, broker: &Broker, device: &str) -> anyhow::Result<
     o.set_manual_acks(true);
     let mut props = ConnectProperties::new();
     props.session_expiry_interval = Some(cfg.session_expiry.as_secs().min(u32::MAX as u64) as u32);
+    // The broker drops larger packets for this client: memory stays bounded.
+    props.max_packet_size = Some(crate::limits::MAX_MQTT_PACKET);
     o.set_connect_properties(props);
     o.set_connection_timeout(cfg.connect_timeout.as_secs().max(1));
     let offline = serde_json::json!({"v": 1, "device": device, "online": false});
@@ -369,12 +374,26 @@ async fn session(
             }
             Event::Incoming(Packet::Publish(p)) => {
                 let topic = String::from_utf8_lossy(&p.topic).to_string();
-                if topic == answer_topic {
-                    receive_answer(esc, &p.payload).await;
+                let reject = || {
+                    link.rejected.fetch_add(1, Ordering::Relaxed);
+                };
+                if p.payload.len() > crate::limits::MAX_MQTT_PAYLOAD {
+                    tracing::warn!(topic = %topic, bytes = p.payload.len(),
+                        limit = crate::limits::MAX_MQTT_PAYLOAD, "oversized message ignored");
+                    reject();
+                } else if topic == answer_topic {
+                    if !receive_answer(esc, &p.payload).await {
+                        reject();
+                    }
                 } else if topic == cmd_topic {
-                    command(&sender, device, esc, report, &p).await;
+                    if !command(&sender, device, esc, report, &p).await {
+                        reject();
+                    }
                 } else if topic == config_topic {
                     let ack = report.apply_config(&p.payload);
+                    if ack["ok"] != true {
+                        reject();
+                    }
                     let mut status = report.status();
                     status["online"] = true.into();
                     let (sender, device) = (sender.clone(), device.to_string());
@@ -449,17 +468,19 @@ fn reason_code(r: &PubAckReason) -> u8 {
     }
 }
 
-async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) {
+/// Stores a central answer; false when the message was malformed or
+/// invalid (and so ignored).
+async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) -> bool {
     let msg: AnswerMsg = match serde_json::from_slice(payload) {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, bytes = payload.len(), "malformed answer ignored");
-            return;
+            return false;
         }
     };
     if let Err(e) = msg.validate() {
         tracing::warn!(error = %e, "invalid answer ignored");
-        return;
+        return false;
     }
     let esc = esc.clone();
     match tokio::task::spawn_blocking(move || esc.receive_answer(&msg)).await {
@@ -467,17 +488,19 @@ async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) {
         Ok(Err(e)) => tracing::warn!(error = %e, "answer not stored"),
         Err(e) => tracing::warn!(error = %e, "answer task failed"),
     }
+    true
 }
 
 /// `cmd` topic: `{"cmd": "ping" | "flush" | "status" | "reload", "id": …}`; the reply
-/// goes to the request's response topic, else to `cmd/reply`.
+/// goes to the request's response topic, else to `cmd/reply`. False when the
+/// message was not a command this daemon knows.
 async fn command(
     sender: &Arc<Sender>,
     device: &str,
     esc: &Arc<Escalations>,
     report: &Arc<dyn Report>,
     p: &rumqttc::v5::mqttbytes::v5::Publish,
-) {
+) -> bool {
     #[derive(serde::Deserialize)]
     struct Cmd {
         cmd: String,
@@ -489,8 +512,13 @@ async fn command(
         .response_topic
         .clone()
         .unwrap_or_else(|| device_topic(device, "cmd/reply"));
+    let mut understood = true;
     let reply = match serde_json::from_slice::<Cmd>(&p.payload) {
-        Err(e) => serde_json::json!({"ok": false, "error": format!("bad command: {e}")}),
+        Err(e) => {
+            understood = false;
+            tracing::warn!(error = %e, bytes = p.payload.len(), "malformed command ignored");
+            serde_json::json!({"ok": false, "error": format!("bad command: {e}")})
+        }
         Ok(c) => {
             let mut r = match c.cmd.as_str() {
                 "ping" => serde_json::json!({"ok": true, "cmd": "ping", "pong": now_ms()}),
@@ -521,6 +549,7 @@ async fn command(
                     }
                 }
                 other => {
+                    understood = false;
                     serde_json::json!({"ok": false, "error": format!("unknown command {other:?}")})
                 }
             };
@@ -547,6 +576,7 @@ async fn command(
             )
             .await;
     });
+    understood
 }
 
 /// Publishes the birth status, then every unretired record, then new ones
