@@ -25,6 +25,8 @@ struct Central {
     status: Arc<Mutex<Vec<serde_json::Value>>>,
     replies: Arc<Mutex<Vec<serde_json::Value>>>,
     client: AsyncClient,
+    /// While false, escalations are recorded and not answered.
+    answering: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Central {
@@ -37,6 +39,8 @@ impl Central {
         let replies = Arc::new(Mutex::new(Vec::new()));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, Vec<u8>)>(64);
         let (s2, st2, r2) = (seen.clone(), status.clone(), replies.clone());
+        let answering = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let answering2 = answering.clone();
         tokio::spawn(async move {
             let mut answered: HashMap<String, ()> = HashMap::new();
             while let Ok(ev) = events.poll().await {
@@ -49,7 +53,7 @@ impl Central {
                     s2.lock().unwrap().push(msg.clone());
                     // Like a gateway, a repeated request gets the same answer again.
                     answered.insert(msg.id.clone(), ());
-                    {
+                    if answering2.load(std::sync::atomic::Ordering::SeqCst) {
                         let answer = AnswerMsg {
                             v: 1,
                             id: msg.id.clone(),
@@ -99,6 +103,7 @@ impl Central {
             status,
             replies,
             client,
+            answering,
         }
     }
 }
@@ -190,6 +195,7 @@ async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 3, "every escalation arrived");
+    assert_eq!(got.len(), 3, "each published once: {got:?}");
     for m in &got {
         assert_eq!(m.device, "pump-house-7");
         for secret in ["@example.com", "7700 900", "Jo Bloggs"] {
@@ -591,7 +597,9 @@ async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answe
         .unwrap();
     until_connected(&mut c).await;
 
-    // From here the broker's replies, the PUBACK among them, never arrive.
+    // From here the broker's replies, the PUBACK among them, never arrive;
+    // the central side holds its answer until the daemon is back.
+    central.answering.store(false, Ordering::SeqCst);
     hold.store(true, Ordering::SeqCst);
     c.query("k1", "what is the capital of Australia", false)
         .await
@@ -610,6 +618,7 @@ async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answe
     drop(c);
     // Killed after the broker took the publish, before its PUBACK arrived.
     let daemon = daemon.restart(&["--broker", &broker.url(), "--device-id", "puback-1"]);
+    central.answering.store(true, Ordering::SeqCst);
     common::wait_for_escalation(
         daemon.sock(),
         &id,

@@ -53,6 +53,14 @@ pub struct BenchArgs {
     /// Skip the ONNX Runtime comparison.
     #[arg(long)]
     no_ort: bool,
+    /// Measure the escalation outbox instead: N durable accepts (redact,
+    /// store, commit to disk) per second.
+    #[arg(long, value_name = "N")]
+    outbox: Option<usize>,
+    /// With --outbox: then drain the N queued escalations through this MQTT
+    /// broker (mqtt://HOST:PORT), as after an outage, and report the rate.
+    #[arg(long, value_name = "URL", requires = "outbox")]
+    broker: Option<String>,
 }
 
 struct Lat {
@@ -87,6 +95,9 @@ pub fn rss_kib(pid: &str) -> Option<(u64, u64)> {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(n) = args.outbox {
+        return outbox_bench(&args, n.max(10));
+    }
     let cfg = crate::config::Config::default_config();
     let model_dir = super::model_dir(args.model_dir.clone(), &cfg);
     let kb_index = super::kb_index(args.kb_index.clone(), &cfg);
@@ -356,4 +367,147 @@ fn ort(
             mean: get("mean_us")?,
         },
     ))
+}
+
+/// What the uplink reports while the bench drains the outbox.
+struct BenchReport;
+
+impl crate::uplink::Report for BenchReport {
+    fn status(&self) -> serde_json::Value {
+        serde_json::json!({"v": 1, "online": true, "bench": true})
+    }
+    fn telemetry(&self) -> serde_json::Value {
+        serde_json::json!({"v": 1, "bench": true})
+    }
+    fn apply_config(&self, _payload: &[u8]) -> serde_json::Value {
+        serde_json::json!({"ok": false, "error": "bench"})
+    }
+    fn reload_kb(&self) -> Result<serde_json::Value, String> {
+        Err("bench".into())
+    }
+}
+
+/// `slmd bench --outbox N [--broker URL]`: durable accepts per second, and
+/// the drain rate of N queued escalations once a broker is reachable.
+fn outbox_bench(args: &BenchArgs, n: usize) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let mut cfg = crate::config::Config::default_config();
+    cfg.escalation.outbox.max_bytes = 512 * 1024 * 1024;
+    let model_dir = super::model_dir(args.model_dir.clone(), &cfg);
+    let kb_index = super::kb_index(args.kb_index.clone(), &cfg);
+    let pipeline = Pipeline::load(&model_dir, &kb_index, &cfg)?;
+    let decision = pipeline.decide("what is the capital of Australia", false)?;
+    let dir = tempfile_dir()?.join("outbox");
+    let device = "bench-outbox";
+    let esc = Arc::new(crate::escalations::Escalations::open(
+        &dir,
+        device,
+        &cfg.escalation,
+    )?);
+    println!(
+        "slmd bench --outbox: {n} escalations into {}",
+        dir.display()
+    );
+
+    // Accepts: each one redacted, stored and committed before it returns.
+    let mut each = Vec::with_capacity(n);
+    let t = Instant::now();
+    for i in 0..n {
+        let text = format!(
+            "question {i} from jane.doe@example.com at 10.0.{}.{}: {}",
+            i / 250,
+            i % 250,
+            QUERIES[i % QUERIES.len()]
+        );
+        let t1 = Instant::now();
+        esc.submit(&text, &decision, Vec::new())?;
+        each.push(t1.elapsed().as_micros() as u64);
+    }
+    let took = t.elapsed();
+    let l = lat(each);
+    println!(
+        "durable accepts: {:.0} per second ({n} in {:.2} s), each p50 {:.2} ms p95 {:.2} ms",
+        n as f64 / took.as_secs_f64(),
+        took.as_secs_f64(),
+        l.p50 as f64 / 1000.0,
+        l.p95 as f64 / 1000.0
+    );
+
+    let Some(url) = &args.broker else {
+        let _ = std::fs::remove_dir_all(dir.parent().unwrap_or(&dir));
+        return Ok(());
+    };
+    let broker = crate::uplink::Broker::parse(url).map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        // A consumer, so the broker acknowledges each publish as delivered.
+        let mut o = rumqttc::v5::MqttOptions::new(
+            format!("slmd-bench-sink-{}", std::process::id()),
+            broker.host.clone(),
+            broker.port,
+        );
+        o.set_keep_alive(Duration::from_secs(10));
+        let (sink, mut events) = rumqttc::v5::AsyncClient::new(o, 1024);
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let r2 = received.clone();
+        let subscribed = Arc::new(tokio::sync::Notify::new());
+        let s2 = subscribed.clone();
+        let sink_task = tokio::spawn(async move {
+            use rumqttc::v5::mqttbytes::v5::Packet;
+            loop {
+                match events.poll().await {
+                    Ok(rumqttc::v5::Event::Incoming(Packet::Publish(_))) => {
+                        r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(rumqttc::v5::Event::Incoming(Packet::SubAck(_))) => s2.notify_one(),
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+        sink.subscribe(
+            format!("slmd/v1/{device}/escalate"),
+            rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+        )
+        .await?;
+        tokio::time::timeout(Duration::from_secs(10), subscribed.notified())
+            .await
+            .context("the broker did not confirm the bench's subscription")?;
+
+        let link = Arc::new(crate::uplink::Link::default());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let t = Instant::now();
+        let uplink = tokio::spawn(crate::uplink::run(
+            cfg.uplink.clone(),
+            broker,
+            esc.clone(),
+            Arc::new(BenchReport),
+            link,
+            stop.clone(),
+        ));
+        let limit = Duration::from_secs(600);
+        while esc.depth() > 0 {
+            if t.elapsed() > limit {
+                stop.cancel();
+                bail!("{} escalations still queued after {limit:?}", esc.depth());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let took = t.elapsed();
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(3), uplink).await;
+        sink_task.abort();
+        anyhow::Ok((took, received.load(std::sync::atomic::Ordering::Relaxed)))
+    });
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap_or(&dir));
+    let (took, received) = result?;
+    println!(
+        "drain after an outage: {n} queued escalations published and acknowledged in {:.2} s: {:.0} per second (connect included); the consumer saw {received}",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64()
+    );
+    Ok(())
 }

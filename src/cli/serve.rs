@@ -410,6 +410,12 @@ impl crate::uplink::Report for DaemonReport {
             Ok(m) => m,
             Err(e) => return refuse(None, format!("bad config message: {e}")),
         };
+        if msg.version == current && current > 0 {
+            // The retained message again, as after every reconnect: nothing
+            // to do, and nothing wrong with it.
+            return serde_json::json!({"ok": true, "version": msg.version,
+                "applied_version": current, "unchanged": true});
+        }
         if msg.version <= current {
             return refuse(
                 Some(msg.version),

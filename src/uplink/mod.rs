@@ -345,13 +345,16 @@ async fn session(
                 let (esc2, sent2, link2) = (esc.clone(), sent.clone(), link.clone());
                 let done = tokio::task::spawn_blocking(move || {
                     if code < 0x80 {
-                        // Published again if it is queued again later.
+                        // Retired first, then forgotten as in flight: the
+                        // other way round the publisher could read it as
+                        // pending in between and publish it again. (It is
+                        // published again if it is queued again later.)
+                        let r = esc2.acknowledged(&id);
                         sent2
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .in_flight
                             .remove(&id);
-                        let r = esc2.acknowledged(&id);
                         let now = now_ms();
                         link2.last_ack_ms.store(now, Ordering::Relaxed);
                         r.map(|_| ())
@@ -645,6 +648,18 @@ async fn publisher(
                 .in_flight
                 .insert(r.id.clone());
             if !fresh {
+                continue;
+            }
+            // The batch was read before PUBACKs that came meanwhile: one
+            // retired since is not published again.
+            if !matches!(
+                esc.outbox().state(&r.id),
+                Ok(Some(crate::api::proto::EscalationState::Queued))
+            ) {
+                sent.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .in_flight
+                    .remove(&r.id);
                 continue;
             }
             let props = PublishProperties {
