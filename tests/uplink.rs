@@ -616,9 +616,13 @@ async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answe
     )
     .await;
     drop(c);
-    // Killed after the broker took the publish, before its PUBACK arrived.
-    let daemon = daemon.restart(&["--broker", &broker.url(), "--device-id", "puback-1"]);
+    // Killed after the broker took the publish, before its PUBACK arrived;
+    // the central side answers again only once that daemon is gone.
+    let mut daemon = daemon;
+    let _ = daemon.child.kill();
+    let _ = daemon.child.wait();
     central.answering.store(true, Ordering::SeqCst);
+    let daemon = daemon.restart(&["--broker", &broker.url(), "--device-id", "puback-1"]);
     common::wait_for_escalation(
         daemon.sock(),
         &id,
