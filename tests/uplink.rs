@@ -665,6 +665,25 @@ async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answe
     }
 }
 
+/// Waits for the device's birth message: it is published after the
+/// device's subscriptions, so from then on its topics are live.
+async fn until_subscribed(central: &Central, device: &str) {
+    let status = central.status.clone();
+    let device = device.to_string();
+    until(
+        "the device's birth message",
+        Duration::from_secs(60),
+        || {
+            status
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s["device"] == device.as_str() && s["online"] == true)
+        },
+    )
+    .await;
+}
+
 async fn kb_procedures(sock: &std::path::Path) -> u32 {
     let mut c = Client::connect(sock, "test", Duration::from_secs(60))
         .await
@@ -717,6 +736,7 @@ async fn operators_reload_the_knowledge_base_and_a_bad_index_changes_nothing() {
         .await
         .unwrap();
     until_connected(&mut c).await;
+    until_subscribed(&central, "reload-1").await;
     let full = kb_procedures(daemon.sock()).await;
     assert!(full > 3);
 
@@ -782,6 +802,7 @@ async fn hostile_messages_on_answer_cmd_and_config_are_counted_and_ignored() {
         .await
         .unwrap();
     until_connected(&mut c).await;
+    until_subscribed(&central, "hostile-1").await;
 
     let big = format!("{{\"v\":1,\"id\":\"{}\"}}", "x".repeat(200 * 1024));
     let huge = vec![b'{'; 2 * 1024 * 1024];
