@@ -51,7 +51,7 @@ fn main() -> TractResult<()> {
     }
     let p50 = slmd::workers::percentile(&mut lat, 50.0);
     let p95 = slmd::workers::percentile(&mut lat, 95.0);
-    let hwm = slmd::cli::bench::rss_kib("self").map_or(0, |(_, hwm)| hwm);
+    let hwm = slmd::board::proc_memory_kib("self").map_or(0, |(_, hwm)| hwm);
     let (mut mean_cos, mut min_cos) = (f32::NAN, f32::NAN);
     if let Some(reference) = args.get(2) {
         let r = load(reference)?;

@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
     }
     let p50 = slmd::workers::percentile(&mut lat, 50.0);
     let p95 = slmd::workers::percentile(&mut lat, 95.0);
-    let hwm = slmd::cli::bench::rss_kib("self").map_or(0, |(_, hwm)| hwm);
+    let hwm = slmd::board::proc_memory_kib("self").map_or(0, |(_, hwm)| hwm);
     let mut check = String::new();
     if let Some(reference) = args.get(2) {
         let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reference)?)?;

@@ -264,11 +264,20 @@ pub fn mem_total_mib(meminfo: &str) -> Option<u64> {
 
 /// This process's resident memory (`VmRSS`), in KiB.
 pub fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| {
-        let rest = l.strip_prefix("VmRSS:")?;
-        rest.trim().trim_end_matches("kB").trim().parse().ok()
-    })
+    proc_memory_kib("self").map(|(rss, _)| rss)
+}
+
+/// Resident memory (`VmRSS`) and its peak (`VmHWM`) of a process, in KiB:
+/// `"self"` for this one, else a pid. `None` where /proc does not say.
+pub fn proc_memory_kib(pid: &str) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status.lines().find_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            rest.trim().trim_end_matches("kB").trim().parse().ok()
+        })
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 #[cfg(test)]
@@ -342,5 +351,8 @@ mod tests {
         );
         assert_eq!(mem_total_mib("garbage"), None);
         assert!(rss_kib().unwrap() > 0);
+        let (rss, peak) = proc_memory_kib("self").unwrap();
+        assert!(peak >= rss, "VmHWM {peak} below VmRSS {rss}");
+        assert!(proc_memory_kib("0").is_none());
     }
 }

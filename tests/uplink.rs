@@ -14,7 +14,6 @@ use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use slmd::api::client::Client;
 use slmd::api::proto::{EscalationState, Request, Response};
 use slmd::escalation::{AnswerMsg, EscalateMsg};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +41,6 @@ impl Central {
         let answering = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let answering2 = answering.clone();
         tokio::spawn(async move {
-            let mut answered: HashMap<String, ()> = HashMap::new();
             while let Ok(ev) = events.poll().await {
                 let Event::Incoming(Packet::Publish(p)) = ev else {
                     continue;
@@ -52,7 +50,6 @@ impl Central {
                     let msg: EscalateMsg = serde_json::from_slice(&p.payload).unwrap();
                     s2.lock().unwrap().push(msg.clone());
                     // Like a gateway, a repeated request gets the same answer again.
-                    answered.insert(msg.id.clone(), ());
                     if answering2.load(std::sync::atomic::Ordering::SeqCst) {
                         let answer = AnswerMsg {
                             v: 1,
@@ -106,6 +103,16 @@ impl Central {
             answering,
         }
     }
+
+    /// The ids of every escalation received, repeats included.
+    fn seen_ids(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.id.clone())
+            .collect()
+    }
 }
 
 async fn until<F: FnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
@@ -152,13 +159,9 @@ async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_
         assert_eq!(e.state, EscalationState::Queued);
         ids.push(e.escalation.to_string());
     }
-    match c.call(&Request::Status).await.unwrap() {
-        Response::Status(s) => {
-            assert_eq!(s.outbox_depth, 3);
-            assert_eq!(s.uplink.as_str(), "connecting");
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let s = common::status(daemon.sock()).await;
+    assert_eq!(s.outbox_depth, 3);
+    assert_eq!(s.uplink.as_str(), "connecting");
 
     // Broker up: each escalation arrives, redacted, and is answered.
     broker.start();
@@ -206,21 +209,9 @@ async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_
             );
         }
     }
-    match c.call(&Request::Status).await {
-        Ok(Response::Status(s)) => {
-            assert_eq!(s.outbox_depth, 0);
-            assert_eq!(s.uplink.as_str(), "connected");
-        }
-        _ => {
-            let mut c2 = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
-                .await
-                .unwrap();
-            match c2.call(&Request::Status).await.unwrap() {
-                Response::Status(s) => assert_eq!(s.outbox_depth, 0),
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    }
+    let s = common::status(daemon.sock()).await;
+    assert_eq!(s.outbox_depth, 0);
+    assert_eq!(s.uplink.as_str(), "connected");
 
     // Retained status says online; a command gets its reply.
     let status = central.status.clone();
@@ -465,22 +456,7 @@ async fn fifty_sigkills_while_escalations_flow_lose_nothing_and_answer_each_once
     // The last daemon runs to the end: every accepted escalation is
     // answered, and the central side saw each id (duplicates are allowed on
     // the wire; the device keeps one answer per id).
-    for id in &accepted {
-        common::wait_for_escalation(
-            daemon.sock(),
-            id,
-            EscalationState::Answered,
-            Duration::from_secs(60),
-        )
-        .await;
-    }
-    let seen = central.seen.lock().unwrap().clone();
-    for id in &accepted {
-        assert!(
-            seen.iter().any(|m| &m.id == id),
-            "{id} never reached the central side"
-        );
-    }
+    common::each_answered_and_seen(daemon.sock(), &accepted, || central.seen_ids()).await;
     let mut ids: Vec<&str> = accepted.iter().map(String::as_str).collect();
     ids.sort();
     ids.dedup();
@@ -513,32 +489,10 @@ async fn a_broker_restarted_without_persistence_gets_every_unretired_record_agai
     broker.stop();
     broker.start();
     let central = Central::start(broker.port).await;
-    for id in &ids {
-        common::wait_for_escalation(
-            daemon.sock(),
-            id,
-            EscalationState::Answered,
-            Duration::from_secs(60),
-        )
-        .await;
-    }
-    let seen = central.seen.lock().unwrap().clone();
-    for id in &ids {
-        assert!(
-            seen.iter().any(|m| &m.id == id),
-            "{id} never reached the central side"
-        );
-    }
-    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
-        .await
-        .unwrap();
-    match c.call(&Request::Status).await.unwrap() {
-        Response::Status(s) => {
-            assert_eq!(s.outbox_depth, 0);
-            assert_eq!(s.uplink.as_str(), "connected", "reconnected by itself");
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    common::each_answered_and_seen(daemon.sock(), &ids, || central.seen_ids()).await;
+    let s = common::status(daemon.sock()).await;
+    assert_eq!(s.outbox_depth, 0);
+    assert_eq!(s.uplink.as_str(), "connected", "reconnected by itself");
 }
 
 /// A TCP relay between the daemon and the broker. While `hold` is set it
@@ -623,31 +577,19 @@ async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answe
     let _ = daemon.child.wait();
     central.answering.store(true, Ordering::SeqCst);
     let daemon = daemon.restart(&["--broker", &broker.url(), "--device-id", "puback-1"]);
-    common::wait_for_escalation(
-        daemon.sock(),
-        &id,
-        EscalationState::Answered,
-        Duration::from_secs(60),
-    )
+    let times = common::each_answered_and_seen(daemon.sock(), std::slice::from_ref(&id), || {
+        central.seen_ids()
+    })
     .await;
-    let times = central
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|m| m.id == id)
-        .count();
     assert!(
-        times >= 2,
+        times[0] >= 2,
         "the unacknowledged record was not published again"
     );
+    let s = common::status(daemon.sock()).await;
+    assert_eq!(s.outbox_depth, 0, "retired once acknowledged");
     let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
         .await
         .unwrap();
-    match c.call(&Request::Status).await.unwrap() {
-        Response::Status(s) => assert_eq!(s.outbox_depth, 0, "retired once acknowledged"),
-        other => panic!("unexpected {other:?}"),
-    }
     // The answer, sent twice by the central side, is one answer on the device.
     match c
         .call(&Request::Escalation {
@@ -682,16 +624,6 @@ async fn until_subscribed(central: &Central, device: &str) {
         },
     )
     .await;
-}
-
-async fn kb_procedures(sock: &std::path::Path) -> u32 {
-    let mut c = Client::connect(sock, "test", Duration::from_secs(60))
-        .await
-        .unwrap();
-    match c.call(&Request::Status).await.unwrap() {
-        Response::Status(s) => s.kb_procedures,
-        other => panic!("unexpected {other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -737,7 +669,7 @@ async fn operators_reload_the_knowledge_base_and_a_bad_index_changes_nothing() {
         .unwrap();
     until_connected(&mut c).await;
     until_subscribed(&central, "reload-1").await;
-    let full = kb_procedures(daemon.sock()).await;
+    let full = common::status(daemon.sock()).await.kb_procedures;
     assert!(full > 3);
 
     let cmd = |id: u32| {
@@ -773,7 +705,7 @@ async fn operators_reload_the_knowledge_base_and_a_bad_index_changes_nothing() {
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["procedures"], 3, "{r}");
     assert_eq!(r["changed"], true, "{r}");
-    assert_eq!(kb_procedures(daemon.sock()).await, 3);
+    assert_eq!(common::status(daemon.sock()).await.kb_procedures, 3);
 
     // A damaged index: refused with the reason, the one in use kept.
     std::fs::write(&live, b"not an index at all").unwrap();
@@ -781,7 +713,7 @@ async fn operators_reload_the_knowledge_base_and_a_bad_index_changes_nothing() {
     let r = reply(2).await;
     assert_eq!(r["ok"], false, "{r}");
     assert!(!r["error"].as_str().unwrap_or_default().is_empty(), "{r}");
-    assert_eq!(kb_procedures(daemon.sock()).await, 3);
+    assert_eq!(common::status(daemon.sock()).await.kb_procedures, 3);
     match c
         .query("r1", "breaker trips when the compressor starts", true)
         .await

@@ -82,18 +82,6 @@ fn ms(us: u64) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
 }
 
-/// `VmRSS` and `VmHWM` of a process (`"self"` for this one), in KiB.
-pub fn rss_kib(pid: &str) -> Option<(u64, u64)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        s.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(n) = args.outbox {
         return outbox_bench(&args, n.max(10));
@@ -305,7 +293,8 @@ fn daemon_figures(model_dir: &Path, kb_index: &Path) -> anyhow::Result<(Duration
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let (rss, hwm) = rss_kib(&child.id().to_string()).context("reading /proc status")?;
+        let (rss, hwm) = crate::board::proc_memory_kib(&child.id().to_string())
+            .context("reading /proc status")?;
         Ok((ready, rss, hwm))
     });
     let _ = Command::new("kill").arg(child.id().to_string()).status();

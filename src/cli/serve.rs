@@ -478,15 +478,7 @@ impl crate::uplink::Report for DaemonReport {
             "uplink_connects": self.link.connects.load(Ordering::Relaxed),
             "rejected_messages": self.link.rejected.load(Ordering::Relaxed),
             "last_ack_ms": self.link.last_ack_ms.load(Ordering::Relaxed),
-            "rss_kib": rss_kib(),
+            "rss_kib": crate::board::rss_kib().unwrap_or(0),
         })
     }
-}
-
-/// Resident memory of this process, from /proc.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4)
 }

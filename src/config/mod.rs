@@ -273,19 +273,15 @@ fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
 }
 
 /// Recursively overlays `over` onto `base` (tables merge, values replace).
-fn merge(base: &mut toml::Value, over: toml::Value) {
-    match (base, over) {
-        (toml::Value::Table(b), toml::Value::Table(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) => merge(slot, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(slot), v) => *slot = v,
+            (None, v) => {
+                base.insert(k, v);
             }
         }
-        (slot, v) => *slot = v,
     }
 }
 
@@ -349,16 +345,16 @@ impl Config {
         origin: &str,
         board: Option<crate::board::Board>,
     ) -> Result<Config, ConfigError> {
-        let mut value = toml::Value::Table(parse_table(DEFAULT_TOML, "defaults")?);
+        let mut value = parse_table(DEFAULT_TOML, "defaults")?;
         if let Some(b) = &board {
             let mut named = toml::Table::new();
             named.insert("name".into(), toml::Value::String(b.name.clone()));
             let mut t = b.config.clone();
             t.insert("board".into(), toml::Value::Table(named));
-            merge(&mut value, toml::Value::Table(t));
+            merge(&mut value, t);
         }
-        merge(&mut value, toml::Value::Table(overlay.clone()));
-        let raw: Raw = value
+        merge(&mut value, overlay.clone());
+        let raw: Raw = toml::Value::Table(value)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
                 origin: origin.to_string(),
@@ -378,7 +374,7 @@ impl Config {
         set: &std::collections::BTreeMap<String, toml::Value>,
         origin: &str,
     ) -> Result<Config, ConfigError> {
-        let mut overlay = toml::Value::Table(self.overlay.clone());
+        let mut overlay = self.overlay.clone();
         for (key, value) in set {
             let allowed = RUNTIME_KEYS.iter().any(|k| match k.strip_suffix('*') {
                 Some(prefix) => key.starts_with(prefix) && key.len() > prefix.len(),
@@ -390,17 +386,14 @@ impl Config {
                     message: format!("`{key}` cannot be changed at runtime"),
                 });
             }
-            let mut nested = value.clone();
-            for part in key.rsplit('.') {
-                let mut t = toml::Table::new();
-                t.insert(part.to_string(), nested);
-                nested = toml::Value::Table(t);
+            // `a.b.c = v` becomes `{a = {b = {c = v}}}`, merged over the overlay.
+            let (parents, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+            let mut change = toml::Table::from_iter([(leaf.to_string(), value.clone())]);
+            for part in parents.rsplit('.').filter(|p| !p.is_empty()) {
+                change = toml::Table::from_iter([(part.to_string(), toml::Value::Table(change))]);
             }
-            merge(&mut overlay, nested);
+            merge(&mut overlay, change);
         }
-        let toml::Value::Table(overlay) = overlay else {
-            unreachable!("the overlay is a table");
-        };
         Config::build(overlay, origin, self.board.clone())
     }
 

@@ -218,6 +218,19 @@ struct Sent {
     by_pkid: HashMap<u16, String>,
     /// Record ids published and not yet acknowledged in this session.
     in_flight: HashSet<String>,
+    /// Ids retired or refused since the publisher last read a batch from
+    /// the outbox: that batch may still hold them, and they are not
+    /// published again. Cleared at each read, so it holds at most the
+    /// records acknowledged during one batch.
+    settled: HashSet<String>,
+}
+
+/// A record the broker acknowledged (retired or refused) is no longer in
+/// flight; it is remembered as settled until the publisher's next read.
+fn settle(sent: &Mutex<Sent>, id: String) {
+    let mut s = sent.lock().unwrap_or_else(|p| p.into_inner());
+    s.in_flight.remove(&id);
+    s.settled.insert(id);
 }
 
 /// Every publish of a session goes through here, one at a time, so the
@@ -350,22 +363,14 @@ async fn session(
                         // pending in between and publish it again. (It is
                         // published again if it is queued again later.)
                         let r = esc2.acknowledged(&id);
-                        sent2
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .in_flight
-                            .remove(&id);
+                        settle(&sent2, id);
                         let now = now_ms();
                         link2.last_ack_ms.store(now, Ordering::Relaxed);
                         r.map(|_| ())
                     } else {
                         tracing::warn!(escalation = %id, code, "broker refused an escalation");
                         let r = esc2.outbox().refused(&id, code).map(|_| ());
-                        sent2
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .in_flight
-                            .remove(&id);
+                        settle(&sent2, id);
                         r.map_err(Into::into)
                     }
                 })
@@ -630,6 +635,12 @@ async fn publisher(
     let mut tick = tokio::time::interval(telemetry_every);
     tick.tick().await;
     loop {
+        // Cleared before the read: an id retired after this point is
+        // either missing from the batch or found in `settled`.
+        sent.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .settled
+            .clear();
         let e = esc.clone();
         let pending =
             tokio::task::spawn_blocking(move || e.outbox().pending(now_ms(), PUBLISH_BATCH)).await;
@@ -642,24 +653,13 @@ async fn publisher(
             Err(_) => return,
         };
         for r in records {
-            let fresh = sent
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .in_flight
-                .insert(r.id.clone());
+            let fresh = {
+                let mut s = sent.lock().unwrap_or_else(|p| p.into_inner());
+                // The batch was read before PUBACKs that came meanwhile: a
+                // record retired since is not published again.
+                !s.settled.contains(&r.id) && s.in_flight.insert(r.id.clone())
+            };
             if !fresh {
-                continue;
-            }
-            // The batch was read before PUBACKs that came meanwhile: one
-            // retired since is not published again.
-            if !matches!(
-                esc.outbox().state(&r.id),
-                Ok(Some(crate::api::proto::EscalationState::Queued))
-            ) {
-                sent.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .in_flight
-                    .remove(&r.id);
                 continue;
             }
             let props = PublishProperties {

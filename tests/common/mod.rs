@@ -313,3 +313,42 @@ pub async fn wait_for_escalation(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The daemon's status, asked on a fresh connection.
+pub async fn status(sock: &Path) -> slmd::api::proto::StatusMsg {
+    use slmd::api::proto::{Request, Response};
+    let mut c = slmd::api::client::Client::connect(sock, "test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    match c.call(&Request::Status).await.unwrap() {
+        Response::Status(s) => s,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Waits until each of `ids` is answered on the device, then checks that
+/// the central side (whose received ids are `seen`) got every one of them.
+/// Returns how many times the central side saw each id, in `ids`' order.
+pub async fn each_answered_and_seen(
+    sock: &Path,
+    ids: &[String],
+    seen: impl Fn() -> Vec<String>,
+) -> Vec<usize> {
+    for id in ids {
+        wait_for_escalation(
+            sock,
+            id,
+            slmd::api::proto::EscalationState::Answered,
+            Duration::from_secs(60),
+        )
+        .await;
+    }
+    let seen = seen();
+    ids.iter()
+        .map(|id| {
+            let times = seen.iter().filter(|s| *s == id).count();
+            assert!(times > 0, "{id} never reached the central side");
+            times
+        })
+        .collect()
+}
