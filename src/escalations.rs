@@ -86,7 +86,8 @@ struct LocalData {
 /// The escalation service; shared by the API server and the uplink.
 pub struct Escalations {
     outbox: Outbox,
-    redactor: Redactor,
+    /// Replaced whole when operators change the redaction rules.
+    redactor: std::sync::RwLock<std::sync::Arc<Redactor>>,
     device: String,
     ttl: Duration,
     passages: usize,
@@ -102,6 +103,15 @@ impl std::fmt::Debug for Escalations {
             .field("device", &self.device)
             .finish_non_exhaustive()
     }
+}
+
+/// The local answer quotes the text; the same values are replaced in it.
+fn redact_more(redactor: &Redactor, red: &Redacted, answer: &str) -> String {
+    let mut out = redactor.redact(answer).text;
+    for (placeholder, original) in &red.map {
+        out = out.replace(original.as_str(), placeholder);
+    }
+    out
 }
 
 /// Unix milliseconds now.
@@ -127,7 +137,7 @@ impl Escalations {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         Ok(Escalations {
             outbox,
-            redactor,
+            redactor: std::sync::RwLock::new(std::sync::Arc::new(redactor)),
             device: device.to_string(),
             ttl: cfg.ttl,
             passages: cfg.passages,
@@ -196,8 +206,9 @@ impl Escalations {
         passages: Vec<Passage>,
     ) -> Result<String, EscalationError> {
         let id = self.new_id();
-        let red = self.redactor.redact(text);
-        let answer = self.redact_more(&red, &decision.answer);
+        let redactor = self.redactor();
+        let red = redactor.redact(text);
+        let answer = redact_more(&redactor, &red, &decision.answer);
         let passages = passages
             .into_iter()
             .take(self.passages)
@@ -268,13 +279,18 @@ impl Escalations {
         Ok(id)
     }
 
-    /// The local answer quotes the text; the same values are replaced in it.
-    fn redact_more(&self, red: &Redacted, answer: &str) -> String {
-        let mut out = self.redactor.redact(answer).text;
-        for (placeholder, original) in &red.map {
-            out = out.replace(original.as_str(), placeholder);
-        }
-        out
+    /// The redaction rules in force.
+    fn redactor(&self) -> std::sync::Arc<Redactor> {
+        self.redactor
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Escalations from now on are redacted by `redactor`; those already
+    /// stored keep the redaction they had.
+    pub fn set_redactor(&self, redactor: Redactor) {
+        *self.redactor.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(redactor);
     }
 
     /// Where escalation `id` stands, with the central answer when there is

@@ -339,6 +339,87 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
         "{row}"
     );
     assert!(!row.contains(" 0 "), "config version reported: {row}");
+
+    // Redaction rules and the escalation budget change at runtime too.
+    let central = Central::start(broker.port).await;
+    let url = broker.url();
+    let out = tokio::task::spawn_blocking(move || {
+        fleet(
+            &url,
+            &[
+                "config",
+                "set",
+                "rtu-yard-2",
+                r#"redact.names=["Ann Example"]"#,
+                "escalation.max_per_hour=2",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    c.query(
+        "n1",
+        "what is the capital of Australia, asks Ann Example",
+        false,
+    )
+    .await
+    .unwrap();
+    let id = c
+        .last_escalation()
+        .expect("escalated")
+        .escalation
+        .to_string();
+    common::each_answered_and_seen(daemon.sock(), std::slice::from_ref(&id), || {
+        central.seen_ids()
+    })
+    .await;
+    let text = central
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.id == id)
+        .map(|m| m.text.clone())
+        .unwrap();
+    assert!(
+        !text.contains("Ann Example"),
+        "the new name left the device: {text}"
+    );
+    // Two escalations this hour (the first gas report and this one): the
+    // budget of two is spent, so the next one goes to a person.
+    match c
+        .query("n2", "what is the capital of Peru", false)
+        .await
+        .unwrap()
+    {
+        Response::Decision(d) => assert_eq!(d.route.as_str(), "human", "{d:?}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(c.last_escalation().is_none(), "over budget: not escalated");
+    drop(c);
+
+    // Applied changes are kept on the device: restarted without a broker,
+    // critical cases still go to a person only.
+    let daemon = daemon.restart(&["--device-id", "rtu-yard-2"]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    match c.query("g3", gas, false).await.unwrap() {
+        Response::Decision(d) => assert_eq!(d.route.as_str(), "human"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        c.last_escalation().is_none(),
+        "the remote setting survived the restart"
+    );
 }
 
 async fn until_connected(c: &mut Client) {

@@ -144,7 +144,9 @@ pub async fn watch(broker: &Broker) -> anyhow::Result<()> {
     }
 }
 
-/// Parses `key=value` into JSON (numbers and booleans as such).
+/// Parses `key=value` into JSON: numbers and booleans as such, a value
+/// starting with `[` or `{` as JSON (`redact.names=["Ann Example"]`), the
+/// rest as strings.
 pub fn parse_pairs(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     let mut set = serde_json::Map::new();
     for p in pairs {
@@ -152,6 +154,8 @@ pub fn parse_pairs(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, s
             bail!("{p:?} is not key=value");
         };
         let value = match v.trim() {
+            t if t.starts_with('[') || t.starts_with('{') => serde_json::from_str(t)
+                .with_context(|| format!("the value of {:?} is not valid JSON", k.trim()))?,
             "true" => serde_json::Value::Bool(true),
             "false" => serde_json::Value::Bool(false),
             t => match (t.parse::<i64>(), t.parse::<f64>()) {
@@ -218,4 +222,34 @@ pub async fn config_set(
     }
     let _ = client.disconnect().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pairs_become_typed_json_and_bad_ones_say_which() {
+        let pairs: Vec<String> = [
+            "policy.local_threshold=0.7",
+            "escalation.max_per_hour = 5",
+            "policy.escalate_critical=false",
+            r#"redact.names=["Ann Example", "Bo"]"#,
+            "escalation.device_id=yard 2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let set = parse_pairs(&pairs).unwrap();
+        assert_eq!(set["policy.local_threshold"], json!(0.7));
+        assert_eq!(set["escalation.max_per_hour"], json!(5));
+        assert_eq!(set["policy.escalate_critical"], json!(false));
+        assert_eq!(set["redact.names"], json!(["Ann Example", "Bo"]));
+        assert_eq!(set["escalation.device_id"], json!("yard 2"));
+
+        let e = parse_pairs(&["redact.names=[\"unclosed".to_string()]).unwrap_err();
+        assert!(format!("{e:#}").contains("redact.names"), "{e:#}");
+        assert!(parse_pairs(&["no-equals".to_string()]).is_err());
+    }
 }

@@ -1,7 +1,7 @@
 //! `slmd serve`: load the pipeline, bind the socket, serve until SIGTERM.
 
 use crate::api::server::{self, Server, ServerInfo};
-use crate::config::Config;
+use crate::config::{Config, RemoteConfig};
 use crate::pipeline::Pipeline;
 use crate::workers::{Stats, WorkerPool};
 use anyhow::{bail, Context};
@@ -29,7 +29,10 @@ pub async fn serve(
     signals: bool,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let cfg = &opts.config;
+    std::fs::create_dir_all(&opts.state_dir)
+        .with_context(|| format!("cannot create state directory {}", opts.state_dir.display()))?;
+    let (config, remote) = with_stored_remote(&opts.config, &opts.state_dir);
+    let cfg = &config;
     if let Some(board) = &cfg.board {
         let seen = crate::board::Observed::this_machine();
         let differences = board.differences(&seen);
@@ -40,8 +43,6 @@ pub async fn serve(
             tracing::warn!(board = %board.name, "this machine does not look like the board: {d}");
         }
     }
-    std::fs::create_dir_all(&opts.state_dir)
-        .with_context(|| format!("cannot create state directory {}", opts.state_dir.display()))?;
 
     let (model_dir, kb_index, load_cfg) =
         (opts.model_dir.clone(), opts.kb_index.clone(), cfg.clone());
@@ -103,7 +104,7 @@ pub async fn serve(
     let server = Arc::new(
         Server::new(pool, cfg.api.clone(), info.clone())
             .with_escalations(escalations.clone())
-            .with_budget(budget),
+            .with_budget(budget.clone()),
     );
     let uplink = match &cfg.uplink.broker {
         Some(url) => {
@@ -119,9 +120,12 @@ pub async fn serve(
                 device: device.clone(),
                 link: link.clone(),
                 pipeline: pipeline_ref.clone(),
-                config: std::sync::Mutex::new(cfg.clone()),
-                config_version: std::sync::atomic::AtomicU64::new(0),
+                config: std::sync::Mutex::new((cfg.clone(), remote.clone())),
+                config_version: std::sync::atomic::AtomicU64::new(remote.version),
                 kb_index: opts.kb_index.clone(),
+                state_dir: opts.state_dir.clone(),
+                budget: budget.clone(),
+                escalations: escalations.clone(),
             });
             tracing::info!(broker = %url, device = %device, "uplink on");
             Some(tokio::spawn(crate::uplink::run(
@@ -299,6 +303,35 @@ async fn wait_for_signal() {
     }
 }
 
+/// The file configuration with the remote changes of earlier runs over it.
+/// Stored changes that cannot be read or no longer validate (after an
+/// upgrade, say) are set aside with a warning: the daemon starts on its
+/// file configuration, and the next retained message applies again.
+fn with_stored_remote(file: &Config, state_dir: &Path) -> (Config, RemoteConfig) {
+    let stored = match RemoteConfig::load(state_dir) {
+        Ok(Some(r)) => r,
+        Ok(None) => return (file.clone(), RemoteConfig::default()),
+        Err(e) => {
+            tracing::warn!(error = %e, "ignoring the stored remote configuration");
+            return (file.clone(), RemoteConfig::default());
+        }
+    };
+    match file.with_remote(&stored) {
+        Ok(c) => {
+            tracing::info!(
+                version = stored.version,
+                keys = stored.set.len(),
+                "remote configuration of an earlier run applied"
+            );
+            (c, stored)
+        }
+        Err(e) => {
+            tracing::warn!(version = stored.version, error = %e, "ignoring the stored remote configuration");
+            (file.clone(), RemoteConfig::default())
+        }
+    }
+}
+
 /// Binds the socket: refuses to steal one a live daemon answers on,
 /// removes a stale file, sets the mode.
 async fn bind(path: &Path, mode: u32) -> anyhow::Result<tokio::net::UnixListener> {
@@ -330,33 +363,16 @@ struct DaemonReport {
     device: String,
     link: Arc<crate::uplink::Link>,
     pipeline: Arc<Pipeline>,
-    /// The configuration in force, remote changes included.
-    config: std::sync::Mutex<Config>,
+    /// The configuration in force, remote changes included, and those
+    /// changes as stored in the state directory.
+    config: std::sync::Mutex<(Config, RemoteConfig)>,
     /// Version of the last remote configuration applied (0: none).
     config_version: std::sync::atomic::AtomicU64,
     /// The index file, read again on `reload`.
     kb_index: PathBuf,
-}
-
-/// A retained `config` message: `{"version": N, "set": {"policy.local_threshold": 0.6, …}}`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RemoteConfig {
-    version: u64,
-    #[serde(default)]
-    set: std::collections::BTreeMap<String, serde_json::Value>,
-}
-
-fn toml_value(v: &serde_json::Value) -> Option<toml::Value> {
-    Some(match v {
-        serde_json::Value::Bool(b) => toml::Value::Boolean(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => toml::Value::Integer(i),
-            None => toml::Value::Float(n.as_f64()?),
-        },
-        serde_json::Value::String(s) => toml::Value::String(s.clone()),
-        _ => return None,
-    })
+    state_dir: PathBuf,
+    budget: Arc<crate::policy::Budget>,
+    escalations: Arc<crate::escalations::Escalations>,
 }
 
 impl crate::uplink::Report for DaemonReport {
@@ -394,7 +410,7 @@ impl crate::uplink::Report for DaemonReport {
             "kb_procedures": self.pipeline.index().docs().len(),
             "kb_hash": self.pipeline.index().content_hash(),
             "config_version": self.config_version.load(std::sync::atomic::Ordering::Relaxed),
-            "board": self.config.lock().ok().and_then(|c| c.board.as_ref().map(|b| b.name.clone())),
+            "board": self.config.lock().ok().and_then(|c| c.0.board.as_ref().map(|b| b.name.clone())),
             "capabilities": ["triage", "escalate", "telemetry", "cmd"],
         })
     }
@@ -425,34 +441,34 @@ impl crate::uplink::Report for DaemonReport {
                 ),
             );
         }
-        let mut set = std::collections::BTreeMap::new();
-        for (k, v) in &msg.set {
-            match toml_value(v) {
-                Some(t) => {
-                    set.insert(k.clone(), t);
-                }
-                None => {
-                    return refuse(Some(msg.version), format!("`{k}` has an unsupported value"))
-                }
-            }
+        let mut applied = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        // Everything is checked and stored before anything changes.
+        let new = match applied.0.with_remote(&msg) {
+            Ok(new) => new,
+            Err(e) => return refuse(Some(msg.version), e.to_string()),
+        };
+        let redactor = match crate::redact::Redactor::new(&new.escalation.redact) {
+            Ok(r) => r,
+            Err(e) => return refuse(Some(msg.version), format!("redact: {e}")),
+        };
+        let stored = applied.1.merged(&msg);
+        if let Err(e) = stored.save(&self.state_dir) {
+            return refuse(
+                Some(msg.version),
+                format!("cannot store it in {}: {e}", self.state_dir.display()),
+            );
         }
-        let mut cfg = self.config.lock().unwrap_or_else(|p| p.into_inner());
-        let origin = format!("remote config v{}", msg.version);
-        match cfg.with_runtime_changes(&set, &origin) {
-            Ok(new) => {
-                self.pipeline.set_triage_config(new.triage.clone());
-                // Keep the changed keys for the next change.
-                *cfg = new;
-                self.config_version.store(msg.version, Ordering::Relaxed);
-                tracing::info!(
-                    version = msg.version,
-                    keys = set.len(),
-                    "remote configuration applied"
-                );
-                serde_json::json!({"ok": true, "version": msg.version, "applied_version": msg.version})
-            }
-            Err(e) => refuse(Some(msg.version), e.to_string()),
-        }
+        self.pipeline.set_triage_config(new.triage.clone());
+        self.budget.set_per_hour(new.escalation.max_per_hour);
+        self.escalations.set_redactor(redactor);
+        *applied = (new, stored);
+        self.config_version.store(msg.version, Ordering::Relaxed);
+        tracing::info!(
+            version = msg.version,
+            keys = msg.set.len(),
+            "remote configuration applied"
+        );
+        serde_json::json!({"ok": true, "version": msg.version, "applied_version": msg.version})
     }
 
     fn telemetry(&self) -> serde_json::Value {

@@ -1,6 +1,10 @@
 //! Configuration: a raw serde form read from TOML, validated into
 //! [`Config`]. The embedded default file documents every key.
 
+mod remote;
+
+pub use remote::RemoteConfig;
+
 use crate::triage::TriageConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -16,6 +20,9 @@ pub const RUNTIME_KEYS: &[&str] = &[
     "policy.in_scope_min",
     "policy.escalate_critical",
     "policy.thresholds.*",
+    "escalation.max_per_hour",
+    "redact.names",
+    "redact.patterns",
     "triage.similarity_floor",
     "triage.similarity_strong",
     "triage.retrieval_weight",
@@ -618,7 +625,12 @@ impl Config {
                     device_id,
                     ttl: Duration::from_secs(e.ttl_s),
                     passages: range("escalation.passages", e.passages, 0, 3)?,
-                    max_per_hour: e.max_per_hour,
+                    max_per_hour: range(
+                        "escalation.max_per_hour",
+                        e.max_per_hour as usize,
+                        0,
+                        crate::policy::MAX_PER_HOUR as usize,
+                    )? as u32,
                     answer_timeout: if (1..=86400).contains(&e.answer_timeout_s) {
                         Duration::from_secs(e.answer_timeout_s)
                     } else {

@@ -196,13 +196,16 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
     }
 }
 
+/// The largest escalation budget per hour that can be configured.
+pub const MAX_PER_HOUR: u32 = 10_000;
+
 /// The escalation budget: at most `per_hour` escalations in any sliding
 /// hour. The pipeline reads what is left when it decides; the server spends
 /// one when an escalation is stored. Kept in memory: a restart starts a
-/// fresh window.
+/// fresh window. Fleet operators may change the limit while it runs.
 #[derive(Debug)]
 pub struct Budget {
-    per_hour: u32,
+    per_hour: std::sync::atomic::AtomicU32,
     spent: std::sync::Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
 
@@ -212,9 +215,20 @@ impl Budget {
     /// `per_hour = 0` means no limit.
     pub fn new(per_hour: u32) -> Budget {
         Budget {
-            per_hour,
+            per_hour: per_hour.into(),
             spent: std::sync::Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// Changes the limit; escalations already spent in the window count
+    /// against the new one.
+    pub fn set_per_hour(&self, per_hour: u32) {
+        self.per_hour
+            .store(per_hour, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn per_hour(&self) -> u32 {
+        self.per_hour.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Escalations still allowed now.
@@ -223,7 +237,8 @@ impl Budget {
     }
 
     fn left_at(&self, now: std::time::Instant) -> u32 {
-        if self.per_hour == 0 {
+        let per_hour = self.per_hour();
+        if per_hour == 0 {
             return u32::MAX;
         }
         let mut q = self.spent.lock().unwrap_or_else(|p| p.into_inner());
@@ -233,7 +248,7 @@ impl Budget {
         {
             q.pop_front();
         }
-        self.per_hour.saturating_sub(q.len() as u32)
+        per_hour.saturating_sub(q.len() as u32)
     }
 
     /// Counts one escalation.
@@ -242,12 +257,14 @@ impl Budget {
     }
 
     fn spend_at(&self, now: std::time::Instant) {
-        if self.per_hour == 0 {
-            return;
-        }
+        // Counted even without a limit, so a limit set later sees the
+        // escalations of the last hour; never more than the largest limit.
         let mut q = self.spent.lock().unwrap_or_else(|p| p.into_inner());
         q.push_back(now);
-        while q.len() > self.per_hour as usize {
+        while q.len() > MAX_PER_HOUR as usize
+            || q.front()
+                .is_some_and(|t| now.saturating_duration_since(*t) >= Self::WINDOW)
+        {
             q.pop_front();
         }
     }
