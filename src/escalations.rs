@@ -10,7 +10,7 @@
 use crate::escalation::{AnswerMsg, EscalateMsg, LocalTriage, Passage, PAYLOAD_VERSION};
 use crate::labels::{Category, Urgency};
 use crate::limits::prefix_within as cut;
-use crate::outbox::{Enqueued, EscalationState, Outbox, OutboxError};
+use crate::outbox::{AnswerStored, Enqueued, EscalationState, Outbox, OutboxError};
 use crate::redact::{RedactError, Redacted, Redactor};
 use crate::triage::Decision;
 use serde::{Deserialize, Serialize};
@@ -318,18 +318,24 @@ impl Escalations {
         Ok(())
     }
 
-    /// Stores a central answer (once per id) and announces it. Returns
-    /// whether it was new.
-    pub fn receive_answer(&self, msg: &AnswerMsg) -> Result<bool, EscalationError> {
+    /// Stores a central answer (once per id, and only for an escalation
+    /// this device made) and announces it when new.
+    pub fn receive_answer(&self, msg: &AnswerMsg) -> Result<AnswerStored, EscalationError> {
         let bytes = serde_json::to_vec(msg).map_err(|e| EscalationError::Encode(e.to_string()))?;
-        let fresh = self.outbox.store_answer(&msg.id, &bytes)?;
-        if fresh {
-            tracing::info!(escalation = %msg.id, model = %msg.model, "central answer received");
-            self.announce(&msg.id);
-        } else {
-            tracing::debug!(escalation = %msg.id, "duplicate central answer ignored");
+        let stored = self.outbox.store_answer(&msg.id, &bytes)?;
+        match stored {
+            AnswerStored::New => {
+                tracing::info!(escalation = %msg.id, model = %msg.model, "central answer received");
+                self.announce(&msg.id);
+            }
+            AnswerStored::Duplicate => {
+                tracing::debug!(escalation = %msg.id, "duplicate central answer ignored");
+            }
+            AnswerStored::Unknown => {
+                tracing::warn!(escalation = %msg.id, "answer to an escalation this device does not know ignored");
+            }
         }
-        Ok(fresh)
+        Ok(stored)
     }
 
     /// Publishes again the escalations the broker took more than `after`
@@ -522,11 +528,17 @@ mod tests {
             model: "central-1".into(),
             error: None,
         };
-        assert!(esc.receive_answer(&answer).unwrap());
-        assert!(
-            !esc.receive_answer(&answer).unwrap(),
+        assert_eq!(esc.receive_answer(&answer).unwrap(), AnswerStored::New);
+        assert_eq!(
+            esc.receive_answer(&answer).unwrap(),
+            AnswerStored::Duplicate,
             "a duplicate is ignored"
         );
+        let stray = AnswerMsg {
+            id: "someone-else-1".into(),
+            ..answer.clone()
+        };
+        assert_eq!(esc.receive_answer(&stray).unwrap(), AnswerStored::Unknown);
         let v = updates.try_recv().unwrap();
         assert_eq!(v.state, EscalationState::Answered);
         let a = v.answer.unwrap();

@@ -824,6 +824,11 @@ async fn hostile_messages_on_answer_cmd_and_config_are_counted_and_ignored() {
         ("answer", br#"{"v":1,"id":5,"answer":["a"]}"#.to_vec()),
         ("answer", vec![0xff, 0xfe, 0x00, 0x80]),
         ("answer", big.clone().into_bytes()),
+        // Well formed, but for an escalation this device never made.
+        (
+            "answer",
+            br#"{"v":1,"id":"hostile-1-999","answer":"ok","model":"m"}"#.to_vec(),
+        ),
         ("cmd", b"{{{".to_vec()),
         ("cmd", br#"{"cmd":42}"#.to_vec()),
         ("cmd", br#"{"cmd":"format-disk","id":1}"#.to_vec()),

@@ -830,6 +830,17 @@ fn open_error(path: &Path, e: DatabaseError) -> OutboxError {
     }
 }
 
+/// What became of a central answer given to [`Outbox::store_answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerStored {
+    /// Stored: the first answer to an escalation this outbox knows.
+    New,
+    /// That escalation already has its answer; this one was ignored.
+    Duplicate,
+    /// No escalation with that id is queued or remembered here; ignored.
+    Unknown,
+}
+
 impl Outbox {
     /// Opens the outbox at `path`, creating it when the file is missing or
     /// empty. A file that is not an outbox gives [`OutboxError::Corrupt`]
@@ -1153,12 +1164,14 @@ impl Outbox {
         })
     }
 
-    /// Stores the central service's answer to `id`. Returns `true` when it
-    /// is new, `false` for a duplicate (ignored and counted). Retires the
-    /// record if it is still queued; the state becomes
+    /// Stores the central service's answer to `id`, an escalation this
+    /// outbox knows (queued, or remembered in some state). A duplicate is
+    /// ignored and counted; an answer to an id it does not know is ignored,
+    /// so stray messages cannot push real answers out. Retires the record
+    /// if it is still queued; the state becomes
     /// [`EscalationState::Answered`]. The oldest answers are dropped to stay
     /// within `max_answers` and `max_answer_bytes`.
-    pub fn store_answer(&self, id: &str, answer: &[u8]) -> Result<bool, OutboxError> {
+    pub fn store_answer(&self, id: &str, answer: &[u8]) -> Result<AnswerStored, OutboxError> {
         validate_id(id)?;
         let len = answer.len() as u64;
         let budget = self.cfg.max_answer_bytes;
@@ -1172,10 +1185,12 @@ impl Outbox {
                 || t.states.get(id)?.map(|g| g.value().0) == Some(EscalationState::Answered.tag());
             if known {
                 t.add(META_DUPLICATES, 1)?;
-                return Ok(false);
+                return Ok(AnswerStored::Duplicate);
             }
             if t.unqueue(id)?.is_some() {
                 t.add(META_RETIRED, 1)?;
+            } else if t.states.get(id)?.is_none() {
+                return Ok(AnswerStored::Unknown);
             }
             t.remember(id, EscalationState::Answered, wall_ms(), limit)?;
             let seq = t.next_seq()?;
@@ -1195,7 +1210,7 @@ impl Outbox {
                     t.sub(META_ANSWER_BYTES, size as u64)?;
                 }
             }
-            Ok(true)
+            Ok(AnswerStored::New)
         })
     }
 
@@ -1335,7 +1350,11 @@ mod tests {
         ob.enqueue(&esc("survivor", 3, 1, FAR, 7)).unwrap();
         ob.enqueue(&esc("retired", 3, 2, FAR, 7)).unwrap();
         ob.retire("retired").unwrap();
-        assert!(ob.store_answer("answered", b"ok").unwrap());
+        ob.enqueue(&esc("answered", 3, 3, FAR, 7)).unwrap();
+        assert_eq!(
+            ob.store_answer("answered", b"ok").unwrap(),
+            AnswerStored::New
+        );
         std::process::exit(0);
     }
 
@@ -1373,7 +1392,8 @@ mod tests {
         assert_eq!(ids(&ob.pending(0, 10).unwrap()), ["survivor"]);
         assert_eq!(ob.state("retired").unwrap(), Some(EscalationState::Sent));
         assert_eq!(ob.answer("answered").unwrap().as_deref(), Some(&b"ok"[..]));
-        assert_eq!(ob.stats().unwrap().retired_total, 1);
+        // One retired by its PUBACK, one by its answer.
+        assert_eq!(ob.stats().unwrap().retired_total, 2);
     }
 
     #[test]
@@ -1554,8 +1574,14 @@ mod tests {
         {
             let ob = open(&dir, OutboxConfig::default());
             ob.enqueue(&esc("q1", 1, 1, FAR, 10)).unwrap();
-            assert!(ob.store_answer("q1", b"replace the seal").unwrap());
-            assert!(!ob.store_answer("q1", b"something else").unwrap());
+            assert_eq!(
+                ob.store_answer("q1", b"replace the seal").unwrap(),
+                AnswerStored::New
+            );
+            assert_eq!(
+                ob.store_answer("q1", b"something else").unwrap(),
+                AnswerStored::Duplicate
+            );
             assert_eq!(
                 ob.answer("q1").unwrap().as_deref(),
                 Some(&b"replace the seal"[..])
@@ -1574,8 +1600,18 @@ mod tests {
             ob.answer("q1").unwrap().as_deref(),
             Some(&b"replace the seal"[..])
         );
-        assert!(!ob.store_answer("q1", b"late copy").unwrap());
+        assert_eq!(
+            ob.store_answer("q1", b"late copy").unwrap(),
+            AnswerStored::Duplicate
+        );
         assert_eq!(ob.answer("nope").unwrap(), None);
+        // An answer to an escalation this outbox never had is not kept.
+        assert_eq!(
+            ob.store_answer("nope", b"stray").unwrap(),
+            AnswerStored::Unknown
+        );
+        assert_eq!(ob.answer("nope").unwrap(), None);
+        assert_eq!(ob.state("nope").unwrap(), None);
     }
 
     #[test]
@@ -1587,17 +1623,26 @@ mod tests {
             ..OutboxConfig::default()
         };
         let ob = open(&dir, cfg);
-        assert!(ob.store_answer("a1", b"1234").unwrap());
-        assert!(ob.store_answer("a2", b"1234").unwrap());
-        assert!(ob.store_answer("a3", b"1234").unwrap());
+        for (n, id) in ["a1", "a2", "a3", "a4", "a5"].into_iter().enumerate() {
+            ob.enqueue(&esc(id, 1, n as u64, FAR, 4)).unwrap();
+        }
+        assert_eq!(ob.store_answer("a1", b"1234").unwrap(), AnswerStored::New);
+        assert_eq!(ob.store_answer("a2", b"1234").unwrap(), AnswerStored::New);
+        assert_eq!(ob.store_answer("a3", b"1234").unwrap(), AnswerStored::New);
         assert_eq!(ob.answer("a1").unwrap(), None);
         assert!(ob.answer("a3").unwrap().is_some());
-        assert!(ob.store_answer("a4", b"123456789").unwrap());
+        assert_eq!(
+            ob.store_answer("a4", b"123456789").unwrap(),
+            AnswerStored::New
+        );
         assert_eq!(ob.answer("a2").unwrap(), None);
         assert_eq!(ob.answer("a3").unwrap(), None);
         assert!(ob.answer("a4").unwrap().is_some());
         assert_eq!(ob.state("a1").unwrap(), Some(EscalationState::Answered));
-        assert!(!ob.store_answer("a1", b"again").unwrap());
+        assert_eq!(
+            ob.store_answer("a1", b"again").unwrap(),
+            AnswerStored::Duplicate
+        );
         assert!(matches!(
             ob.store_answer("a5", b"12345678901"),
             Err(OutboxError::AnswerTooLarge {
@@ -1735,7 +1780,10 @@ mod tests {
             let ob = open(&dir, cfg.clone());
             assert_eq!(ob.state("sent").unwrap(), Some(EscalationState::Queued));
             assert!(ob.retire("sent").unwrap());
-            assert!(ob.store_answer("answered", b"ok").unwrap());
+            assert_eq!(
+                ob.store_answer("answered", b"ok").unwrap(),
+                AnswerStored::New
+            );
             assert_eq!(ob.expire(100).unwrap(), 1);
             ob.refused("failed", 0x80).unwrap();
         }
@@ -1750,7 +1798,10 @@ mod tests {
         for (id, state) in want {
             assert_eq!(ob.state(id).unwrap(), Some(state), "{id}");
         }
-        assert!(ob.store_answer("sent", b"late answer").unwrap());
+        assert_eq!(
+            ob.store_answer("sent", b"late answer").unwrap(),
+            AnswerStored::New
+        );
         assert_eq!(ob.state("sent").unwrap(), Some(EscalationState::Answered));
         assert_eq!(ids(&ob.pending(0, 10).unwrap()), ["queued"]);
         let json = serde_json::to_string(&EscalationState::Answered).unwrap();

@@ -477,7 +477,8 @@ fn reason_code(r: &PubAckReason) -> u8 {
 }
 
 /// Stores a central answer; false when the message was malformed or
-/// invalid (and so ignored).
+/// invalid, or answers an escalation this device never made (and so was
+/// ignored).
 async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) -> bool {
     let msg: AnswerMsg = match serde_json::from_slice(payload) {
         Ok(m) => m,
@@ -492,6 +493,7 @@ async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) -> bool {
     }
     let esc = esc.clone();
     match tokio::task::spawn_blocking(move || esc.receive_answer(&msg)).await {
+        Ok(Ok(crate::outbox::AnswerStored::Unknown)) => return false,
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "answer not stored"),
         Err(e) => tracing::warn!(error = %e, "answer task failed"),
