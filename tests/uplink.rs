@@ -420,6 +420,29 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
         c.last_escalation().is_none(),
         "the remote setting survived the restart"
     );
+
+    // The first daemon was killed: its Last Will makes it offline in the
+    // fleet table (the new one has no broker).
+    let t = Instant::now();
+    loop {
+        let url = broker.url();
+        let out = tokio::task::spawn_blocking(move || fleet(&url, &["status", "--wait-s", "1"]))
+            .await
+            .unwrap();
+        let table = String::from_utf8_lossy(&out.stdout).to_string();
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("rtu-yard-2"))
+            .unwrap_or_default()
+            .to_string();
+        if row.contains("offline") {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "not offline after the Last Will:\n{table}"
+        );
+    }
 }
 
 async fn until_connected(c: &mut Client) {
