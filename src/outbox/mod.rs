@@ -1736,8 +1736,9 @@ mod tests {
         let (mut opened, mut corrupt, mut failed_check) = (0, 0, 0);
         for _ in 0..300 {
             let mut bytes = clean.clone();
-            let start = (rnd() as usize) % bytes.len();
-            let end = (start + 1 + (rnd() as usize) % 64).min(bytes.len());
+            // In u64, so 32-bit targets damage the same places.
+            let start = (rnd() % bytes.len() as u64) as usize;
+            let end = (start + 1 + (rnd() % 64) as usize).min(bytes.len());
             for b in &mut bytes[start..end] {
                 *b = rnd() as u8;
             }
