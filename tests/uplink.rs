@@ -255,13 +255,27 @@ async fn escalations_wait_offline_then_reach_the_central_side_once_redacted_and_
     .await;
 }
 
-fn fleet(broker: &str, args: &[&str]) -> std::process::Output {
-    common::slmd()
-        .args(["fleet", "--broker", broker])
+/// Runs `slmd fleet --broker URL ARGS…`, off the test's runtime threads.
+async fn fleet(broker: &Mosquitto, args: &[&str]) -> std::process::Output {
+    let mut cmd = common::slmd();
+    cmd.args(["fleet", "--broker", &broker.url()])
         .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run slmd fleet")
+        .env("RUST_LOG", "warn");
+    tokio::task::spawn_blocking(move || cmd.output().expect("run slmd fleet"))
+        .await
+        .unwrap()
+}
+
+/// The fleet table, and its row for `device` (empty when it has none).
+async fn fleet_row(broker: &Mosquitto, device: &str, wait_s: &str) -> (String, String) {
+    let out = fleet(broker, &["status", "--wait-s", wait_s]).await;
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(device))
+        .unwrap_or_default()
+        .to_string();
+    (table, row)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,20 +295,16 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
         "critical cases are escalated"
     );
 
-    let url = broker.url();
-    let out = tokio::task::spawn_blocking(move || {
-        fleet(
-            &url,
-            &[
-                "config",
-                "set",
-                "rtu-yard-2",
-                "policy.escalate_critical=false",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = fleet(
+        &broker,
+        &[
+            "config",
+            "set",
+            "rtu-yard-2",
+            "policy.escalate_critical=false",
+        ],
+    )
+    .await;
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -309,15 +319,11 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
     assert!(c.last_escalation().is_none(), "the new setting is in force");
 
     // A key that cannot change at runtime is refused, and nothing changes.
-    let url = broker.url();
-    let out = tokio::task::spawn_blocking(move || {
-        fleet(
-            &url,
-            &["config", "set", "rtu-yard-2", "paths.socket=/tmp/x"],
-        )
-    })
-    .await
-    .unwrap();
+    let out = fleet(
+        &broker,
+        &["config", "set", "rtu-yard-2", "paths.socket=/tmp/x"],
+    )
+    .await;
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("cannot be changed at runtime"),
@@ -325,15 +331,8 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let url = broker.url();
-    let out = tokio::task::spawn_blocking(move || fleet(&url, &["status", "--wait-s", "2"]))
-        .await
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout).to_string();
-    let row = table
-        .lines()
-        .find(|l| l.starts_with("rtu-yard-2"))
-        .unwrap_or_else(|| panic!("no row for the device:\n{table}"));
+    let (table, row) = fleet_row(&broker, "rtu-yard-2", "2").await;
+    assert!(!row.is_empty(), "no row for the device:\n{table}");
     assert!(
         row.contains("online") && row.contains("triage-student-int8"),
         "{row}"
@@ -342,21 +341,17 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
 
     // Redaction rules and the escalation budget change at runtime too.
     let central = Central::start(broker.port).await;
-    let url = broker.url();
-    let out = tokio::task::spawn_blocking(move || {
-        fleet(
-            &url,
-            &[
-                "config",
-                "set",
-                "rtu-yard-2",
-                r#"redact.names=["Ann Example"]"#,
-                "escalation.max_per_hour=2",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = fleet(
+        &broker,
+        &[
+            "config",
+            "set",
+            "rtu-yard-2",
+            r#"redact.names=["Ann Example"]"#,
+            "escalation.max_per_hour=2",
+        ],
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",
@@ -365,18 +360,12 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
     let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
         .await
         .unwrap();
-    c.query(
+    let id = common::escalate(
+        &mut c,
         "n1",
         "what is the capital of Australia, asks Ann Example",
-        false,
     )
-    .await
-    .unwrap();
-    let id = c
-        .last_escalation()
-        .expect("escalated")
-        .escalation
-        .to_string();
+    .await;
     common::each_answered_and_seen(daemon.sock(), std::slice::from_ref(&id), || {
         central.seen_ids()
     })
@@ -425,16 +414,7 @@ async fn operators_change_thresholds_over_mqtt_and_see_devices_in_the_fleet_tabl
     // fleet table (the new one has no broker).
     let t = Instant::now();
     loop {
-        let url = broker.url();
-        let out = tokio::task::spawn_blocking(move || fleet(&url, &["status", "--wait-s", "1"]))
-            .await
-            .unwrap();
-        let table = String::from_utf8_lossy(&out.stdout).to_string();
-        let row = table
-            .lines()
-            .find(|l| l.starts_with("rtu-yard-2"))
-            .unwrap_or_default()
-            .to_string();
+        let (table, row) = fleet_row(&broker, "rtu-yard-2", "1").await;
         if row.contains("offline") {
             break;
         }
@@ -581,13 +561,7 @@ async fn a_broker_restarted_without_persistence_gets_every_unretired_record_agai
     let mut ids = Vec::new();
     for n in 0..3 {
         let text = format!("what is the capital of Australia, question {n}");
-        c.query(&format!("s{n}"), &text, false).await.unwrap();
-        ids.push(
-            c.last_escalation()
-                .expect("escalated")
-                .escalation
-                .to_string(),
-        );
+        ids.push(common::escalate(&mut c, &format!("s{n}"), &text).await);
     }
     // The broker restarts with no memory of the session.
     broker.stop();
@@ -659,14 +633,7 @@ async fn a_daemon_killed_between_publish_and_puback_publishes_again_and_is_answe
     // the central side holds its answer until the daemon is back.
     central.answering.store(false, Ordering::SeqCst);
     hold.store(true, Ordering::SeqCst);
-    c.query("k1", "what is the capital of Australia", false)
-        .await
-        .unwrap();
-    let id = c
-        .last_escalation()
-        .expect("escalated")
-        .escalation
-        .to_string();
+    let id = common::escalate(&mut c, "k1", "what is the capital of Australia").await;
     until(
         "the publish reaches the broker",
         Duration::from_secs(60),

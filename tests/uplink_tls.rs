@@ -12,7 +12,7 @@ use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use slmd::api::client::Client;
 use slmd::escalation::{AnswerMsg, EscalateMsg};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -94,79 +94,31 @@ fn signed(dir: &Path, ca: &str, name: &str, ext: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// mosquitto with a plain listener (for the test's own central side) and a
-/// TLS listener that requires a client certificate from the test CA.
-struct TlsBroker {
-    plain: u16,
-    tls: u16,
-    child: Child,
-}
-
-impl TlsBroker {
-    fn start(dir: &Path) -> TlsBroker {
-        // Started as root, mosquitto drops to its own user before it reads
-        // the key: let that user read the test's throwaway files.
-        use std::os::unix::fs::PermissionsExt;
-        let readable = |p: &Path, mode| {
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
-        };
-        readable(dir, 0o755);
-        for f in ["ca.pem", "server.pem", "server.key"] {
-            readable(&dir.join(f), 0o644);
-        }
-        let (plain, tls) = (free_port(), free_port());
-        let p = |f: &str| dir.join(f).display().to_string();
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "per_listener_settings false\nallow_anonymous true\npersistence false\n\
-                 listener {plain} 127.0.0.1\n\
-                 listener {tls} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
-                p("ca.pem"),
-                p("server.pem"),
-                p("server.key"),
-            ),
-        )
-        .unwrap();
-        let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .unwrap_or("mosquitto");
-        let child = Command::new(exe)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is installed (.ci/run installs it)");
-        let t = Instant::now();
-        for port in [plain, tls] {
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    t.elapsed() < Duration::from_secs(10),
-                    "mosquitto did not start"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        TlsBroker { plain, tls, child }
+/// TLS listener that requires a client certificate from the test CA;
+/// returns it and the TLS port.
+fn tls_broker(dir: &Path) -> (common::Mosquitto, u16) {
+    // Started as root, mosquitto drops to its own user before it reads
+    // the key: let that user read the test's throwaway files.
+    use std::os::unix::fs::PermissionsExt;
+    let readable = |p: &Path, mode| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    readable(dir, 0o755);
+    for f in ["ca.pem", "server.pem", "server.key"] {
+        readable(&dir.join(f), 0o644);
     }
-}
-
-impl Drop for TlsBroker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let tls = common::free_port();
+    let p = |f: &str| dir.join(f).display().to_string();
+    let extra = format!(
+        "listener {tls} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        p("ca.pem"),
+        p("server.pem"),
+        p("server.key"),
+    );
+    let mut broker = common::Mosquitto::with_extra(&extra, &[tls]);
+    broker.start();
+    (broker, tls)
 }
 
 /// A daemon config naming the CA and, when given, the client certificate.
@@ -198,11 +150,11 @@ async fn the_uplink_speaks_tls_with_a_client_certificate_and_refuses_a_broker_it
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth",
     );
     signed(dir, "ca", "device", "extendedKeyUsage=clientAuth");
-    let broker = TlsBroker::start(dir);
-    let url = format!("mqtts://127.0.0.1:{}", broker.tls);
+    let (broker, tls_port) = tls_broker(dir);
+    let url = format!("mqtts://127.0.0.1:{tls_port}");
 
     // The central side, on the plain listener: answers each escalation.
-    let mut o = MqttOptions::new("test-central-tls", "127.0.0.1", broker.plain);
+    let mut o = MqttOptions::new("test-central-tls", "127.0.0.1", broker.port);
     o.set_keep_alive(Duration::from_secs(5));
     let (central, mut events) = AsyncClient::new(o, 16);
     central
@@ -258,14 +210,7 @@ async fn the_uplink_speaks_tls_with_a_client_certificate_and_refuses_a_broker_it
     let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(60))
         .await
         .unwrap();
-    c.query("t1", "what is the capital of Australia", false)
-        .await
-        .unwrap();
-    let id = c
-        .last_escalation()
-        .expect("escalated")
-        .escalation
-        .to_string();
+    let id = common::escalate(&mut c, "t1", "what is the capital of Australia").await;
     let got = tokio::time::timeout(Duration::from_secs(60), seen.recv())
         .await
         .expect("the escalation crossed the TLS session")

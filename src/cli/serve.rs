@@ -121,7 +121,6 @@ pub async fn serve(
                 link: link.clone(),
                 pipeline: pipeline_ref.clone(),
                 config: std::sync::Mutex::new((cfg.clone(), remote.clone())),
-                config_version: std::sync::atomic::AtomicU64::new(remote.version),
                 kb_index: opts.kb_index.clone(),
                 state_dir: opts.state_dir.clone(),
                 budget: budget.clone(),
@@ -364,10 +363,9 @@ struct DaemonReport {
     link: Arc<crate::uplink::Link>,
     pipeline: Arc<Pipeline>,
     /// The configuration in force, remote changes included, and those
-    /// changes as stored in the state directory.
+    /// changes as stored in the state directory (their version is the one
+    /// applied last; 0: none).
     config: std::sync::Mutex<(Config, RemoteConfig)>,
-    /// Version of the last remote configuration applied (0: none).
-    config_version: std::sync::atomic::AtomicU64,
     /// The index file, read again on `reload`.
     kb_index: PathBuf,
     state_dir: PathBuf,
@@ -400,6 +398,11 @@ impl crate::uplink::Report for DaemonReport {
     }
 
     fn status(&self) -> serde_json::Value {
+        let (board, config_version) = {
+            let applied = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            let board = applied.0.board.as_ref().map(|b| b.name.clone());
+            (board, applied.1.version)
+        };
         serde_json::json!({
             "v": 1,
             "device": self.device,
@@ -409,15 +412,15 @@ impl crate::uplink::Report for DaemonReport {
             "model_sha256": self.info.model_sha256,
             "kb_procedures": self.pipeline.index().docs().len(),
             "kb_hash": self.pipeline.index().content_hash(),
-            "config_version": self.config_version.load(std::sync::atomic::Ordering::Relaxed),
-            "board": self.config.lock().ok().and_then(|c| c.0.board.as_ref().map(|b| b.name.clone())),
+            "config_version": config_version,
+            "board": board,
             "capabilities": ["triage", "escalate", "telemetry", "cmd"],
         })
     }
 
     fn apply_config(&self, payload: &[u8]) -> serde_json::Value {
-        use std::sync::atomic::Ordering;
-        let current = self.config_version.load(Ordering::Relaxed);
+        let mut applied = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        let current = applied.1.version;
         let refuse = |version: Option<u64>, why: String| {
             tracing::warn!(error = %why, "remote configuration refused");
             serde_json::json!({"ok": false, "version": version, "applied_version": current, "error": why})
@@ -441,7 +444,6 @@ impl crate::uplink::Report for DaemonReport {
                 ),
             );
         }
-        let mut applied = self.config.lock().unwrap_or_else(|p| p.into_inner());
         // Everything is checked and stored before anything changes.
         let new = match applied.0.with_remote(&msg) {
             Ok(new) => new,
@@ -462,7 +464,6 @@ impl crate::uplink::Report for DaemonReport {
         self.budget.set_per_hour(new.escalation.max_per_hour);
         self.escalations.set_redactor(redactor);
         *applied = (new, stored);
-        self.config_version.store(msg.version, Ordering::Relaxed);
         tracing::info!(
             version = msg.version,
             keys = msg.set.len(),

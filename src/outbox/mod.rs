@@ -767,19 +767,19 @@ fn header_layout_len(head: &[u8]) -> Option<u64> {
 
 /// Refuses, before redb parses it, a file that is not a redb database or
 /// is shorter than its header says (a truncated copy).
-fn precheck(path: &Path) -> Result<(), OutboxError> {
+fn precheck(path: &Path) -> Result<bool, OutboxError> {
     let io_err = |source| OutboxError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io_err(e)),
     };
     let len = file.metadata().map_err(io_err)?.len();
     if len == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let corrupt = |reason: &str| OutboxError::Corrupt {
         path: path.to_path_buf(),
@@ -801,7 +801,7 @@ fn precheck(path: &Path) -> Result<(), OutboxError> {
         Some(expected) if expected > len => {
             Err(corrupt("file is shorter than its header says (truncated)"))
         }
-        Some(_) => Ok(()),
+        Some(_) => Ok(true),
     }
 }
 
@@ -831,6 +831,11 @@ fn open_error(path: &Path, e: DatabaseError) -> OutboxError {
 
 mod probe;
 
+/// What the child-process check of [`Outbox::open`] exits with.
+const CHECK_OPENED: u8 = 0;
+const CHECK_REPAIRED: u8 = 1;
+const CHECK_FAILED: u8 = 2;
+
 /// What became of a central answer given to [`Outbox::store_answer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerStored {
@@ -851,14 +856,26 @@ impl Outbox {
     pub fn open(path: impl AsRef<Path>, cfg: OutboxConfig) -> Result<Outbox, OutboxError> {
         cfg.validate()?;
         let path = path.as_ref().to_path_buf();
-        precheck(&path)?;
+        let existing = precheck(&path)?;
         // redb asserts on some damage it finds while loading a file, and
         // release builds abort on a panic. So an existing file is first
         // opened (and repaired) in a child process: if that child dies, the
-        // damage becomes a typed error here instead of a crash loop.
-        let existing = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
+        // damage becomes a typed error here instead of a crash loop. Once
+        // the child has checked the file whole, it is not checked again.
+        let mut verify = cfg.verify_on_open;
+        let mut repaired = false;
         if existing {
-            match probe::in_child(|| Self::open_checked(&path, &cfg).is_ok()) {
+            let check = || match Self::open_checked(&path, &cfg, verify) {
+                Ok((_, false)) => CHECK_OPENED,
+                Ok((_, true)) => CHECK_REPAIRED,
+                Err(_) => CHECK_FAILED,
+            };
+            match probe::in_child(check) {
+                Ok(probe::Ended::Returned(code)) if code != CHECK_FAILED => {
+                    verify = false;
+                    repaired = code == CHECK_REPAIRED;
+                }
+                // A typed error: opened here, it is found again and returned.
                 Ok(probe::Ended::Returned(_)) => {}
                 // Stuck rather than damaged: open it here.
                 Ok(probe::Ended::TimedOut) => {
@@ -875,31 +892,33 @@ impl Outbox {
                 Err(e) => tracing::warn!(error = %e, "cannot check the outbox in a child process"),
             }
         }
-        let outbox = Self::open_checked(&path, &cfg)?;
+        let (outbox, repaired_here) = Self::open_checked(&path, &cfg, verify)?;
+        if repaired || repaired_here {
+            tracing::warn!(path = %path.display(), "outbox file was damaged and has been repaired");
+        }
         tracing::debug!(path = %outbox.path.display(), "outbox open");
         Ok(outbox)
     }
 
-    fn open_checked(path: &Path, cfg: &OutboxConfig) -> Result<Outbox, OutboxError> {
+    /// Opens the file, checking (and repairing) it whole when `verify`;
+    /// says whether it was repaired.
+    fn open_checked(
+        path: &Path,
+        cfg: &OutboxConfig,
+        verify: bool,
+    ) -> Result<(Outbox, bool), OutboxError> {
         let mut builder = Database::builder();
         builder.set_cache_size(cfg.cache_bytes);
         let mut db = builder.create(path).map_err(|e| open_error(path, e))?;
-        if cfg.verify_on_open {
-            match db.check_integrity() {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(path = %path.display(), "outbox file was damaged and has been repaired");
-                }
-                Err(e) => return Err(open_error(path, e)),
-            }
-        }
+        // check_integrity is false when it found damage and repaired it.
+        let repaired = verify && !db.check_integrity().map_err(|e| open_error(path, e))?;
         let outbox = Outbox {
             db,
             cfg: cfg.clone(),
             path: path.to_path_buf(),
         };
         outbox.init()?;
-        Ok(outbox)
+        Ok((outbox, repaired))
     }
 
     /// Creates the tables and checks the schema version.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 /// How a check run by [`in_child`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
-    /// It ran to its end and returned this.
-    Returned(bool),
+    /// It ran to its end and returned this code.
+    Returned(u8),
     /// It panicked (where panics unwind).
     Panicked,
     /// The child was killed by this signal (an abort is SIGABRT).
@@ -25,7 +25,7 @@ pub enum Ended {
     TimedOut,
 }
 
-/// Exit status of a child whose check panicked.
+/// Exit status of a child whose check panicked; checks return codes below it.
 const PANICKED: i32 = 70;
 
 /// Longest a check may run: far more than a repair of the largest outbox
@@ -34,11 +34,12 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs `check` in a child process and says how it ended. Errors only when
 /// no child can be made or waited for.
-pub fn in_child(check: impl FnOnce() -> bool) -> io::Result<Ended> {
+/// `check` returns a code below 70.
+pub fn in_child(check: impl FnOnce() -> u8) -> io::Result<Ended> {
     in_child_within(check, LIMIT)
 }
 
-fn in_child_within(check: impl FnOnce() -> bool, limit: Duration) -> io::Result<Ended> {
+fn in_child_within(check: impl FnOnce() -> u8, limit: Duration) -> io::Result<Ended> {
     // SAFETY: fork has no preconditions. In the child only `check` runs:
     // file and memory work (glibc's allocator is fork-safe) with logging
     // switched off, and a stuck child is killed after `limit`.
@@ -51,8 +52,7 @@ fn in_child_within(check: impl FnOnce() -> bool, limit: Duration) -> io::Result<
         let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             tracing::subscriber::with_default(quiet, check)
         })) {
-            Ok(true) => 0,
-            Ok(false) => 1,
+            Ok(code) => i32::from(code).min(PANICKED - 1),
             Err(_) => PANICKED,
         };
         // SAFETY: ends the child at once, as a forked child should.
@@ -86,9 +86,8 @@ fn in_child_within(check: impl FnOnce() -> bool, limit: Duration) -> io::Result<
     }
     Ok(if libc::WIFEXITED(status) {
         match libc::WEXITSTATUS(status) {
-            0 => Ended::Returned(true),
-            1 => Ended::Returned(false),
             PANICKED => Ended::Panicked,
+            code @ 0..PANICKED => Ended::Returned(code as u8),
             other => Ended::Exited(other),
         }
     } else if libc::WIFSIGNALED(status) {
@@ -104,8 +103,8 @@ mod tests {
 
     #[test]
     fn each_way_a_check_can_end_is_told_apart() {
-        assert_eq!(in_child(|| true).unwrap(), Ended::Returned(true));
-        assert_eq!(in_child(|| false).unwrap(), Ended::Returned(false));
+        assert_eq!(in_child(|| 0).unwrap(), Ended::Returned(0));
+        assert_eq!(in_child(|| 2).unwrap(), Ended::Returned(2));
         assert_eq!(
             in_child(|| panic!("damaged page")).unwrap(),
             Ended::Panicked
@@ -119,7 +118,7 @@ mod tests {
             in_child_within(
                 || {
                     std::thread::sleep(Duration::from_secs(30));
-                    true
+                    0
                 },
                 Duration::from_millis(200)
             )
@@ -134,10 +133,10 @@ mod tests {
         assert_eq!(
             in_child(|| {
                 n += 1;
-                n == 2
+                n
             })
             .unwrap(),
-            Ended::Returned(true)
+            Ended::Returned(2)
         );
         assert_eq!(n, 1);
     }

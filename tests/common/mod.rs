@@ -214,27 +214,40 @@ impl Drop for Daemon {
 /// A mosquitto broker on a fixed port, started and stopped by the test.
 pub struct Mosquitto {
     pub port: u16,
+    extra_ports: Vec<u16>,
     conf: PathBuf,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
 
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Mosquitto {
     pub fn new() -> Mosquitto {
+        Mosquitto::with_extra("", &[])
+    }
+
+    /// A broker whose config has `extra` after its plain listener (another
+    /// listener, say); `start` also waits for each of `ports`.
+    pub fn with_extra(extra: &str, ports: &[u16]) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"),
         )
         .unwrap();
         Mosquitto {
             port,
+            extra_ports: ports.to_vec(),
             conf,
             child: None,
             _dir: dir,
@@ -256,12 +269,14 @@ impl Mosquitto {
             .expect("mosquitto is installed (.ci/run installs it)");
         self.child = Some(child);
         let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "mosquitto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        for port in std::iter::once(self.port).chain(self.extra_ports.iter().copied()) {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "mosquitto did not start"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     }
 
@@ -351,4 +366,13 @@ pub async fn each_answered_and_seen(
             times
         })
         .collect()
+}
+
+/// Asks `text` on `c`, which must be escalated; returns the escalation id.
+pub async fn escalate(c: &mut slmd::api::client::Client, id: &str, text: &str) -> String {
+    c.query(id, text, false).await.unwrap();
+    c.last_escalation()
+        .expect("escalated")
+        .escalation
+        .to_string()
 }
