@@ -63,7 +63,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::ArcFlash,
             re(
-                r"(?i)\b(arc[ -]?flash\w*|arcing|flash ?over|blew up|bang and a flash|explo(sion|ded))\b",
+                r"(?i)\b(arc[ -]?flash\w*|arcing|sparks|sparking|flash ?over|blew up|bang and a flash|explo(sion|ded))\b",
             ),
         ),
         (
@@ -99,7 +99,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::Runaway,
             re(
-                r"(?i)\b(runaway|run away|over ?speed\w*|(won'?t|will not|can'?t|cannot) (be )?stop(ped)?)\b",
+                r"(?i)\b(runaway|run away|over ?speed\w*|(won'?t|will not|can'?t|cannot) (be )?stop(ped)?|(roll(s|ed|ing)?|run(s|ning)?|ran) back(wards)? (under load|uncontrolled|towards|on (the|its) own|by itself)|run-?back)\b",
             ),
         ),
     ]
@@ -194,7 +194,7 @@ pub fn urgency_cue(text: &str) -> Option<(Urgency, String)> {
 
 static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b((bypass\w*|jump(er)?(ing)? out|defeat\w*|override|disabl\w+|link(ing)? out) (the |an? |this |that )?(safety |door |guard )?(interlock|e-?stop|emergency stop|guard|safety (relay|circuit|device)|trip|protection|limit switch)\w*|(energi[sz]\w*|re-?energi[sz]\w*|power(ing)? (it )?(up|back on)|switch(ing)? (it )?(back )?on|turn(ing)? (it )?(back )?on).{0,40}\b(flooded|wet|submerged|under water)|who (can|may|is allowed to|should|must|will) (sign|authori[sz]e|approve)|who (signs|authori[sz]es|approves)\b|sign(s|ing)? (off )?(the |a |my |our )?(permit|ptw|work permit|hot work)|authori[sz]\w+ .{0,20}permit|live work|work(ing)? (on it )?live)",
+        r"(?i)\b((bypass\w*|jump(er)?(ing)? out|defeat\w*|override|disabl\w+|link(ing)? out|ti(e|ed|es|ing) out) (the |an? |this |that )?(safety |door |guard )?(interlock|e-?stop|emergency stop|guard|safety (relay|circuit|device)|trip|protection|limit switch)\w*|(energi[sz]\w*|re-?energi[sz]\w*|power(ing)? (it )?(up|back on)|switch(ing)? (it )?(back )?on|turn(ing)? (it )?(back )?on).{0,40}\b(flooded|wet|submerged|under water)|who (can|may|is allowed to|should|must|will) (sign|authori[sz]e|approve)|who (signs|authori[sz]es|approves)\b|sign(s|ing)? (off )?(the |a |my |our )?(permit|ptw|work permit|hot work)|authori[sz]\w+ .{0,20}permit|live work|work(ing)? (on it )?live)",
     )
 });
 
@@ -250,7 +250,7 @@ pub fn injection(text: &str) -> Option<String> {
 
 static OUT_OF_SCOPE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(poem|poetry|haiku|song lyrics|write (me )?(a |an |some )?(story|essay|code|script|program|function)|python|javascript|java code|recipe|elevator|escalator|lift car|my car|the car|truck|vehicle|forklift|tyres?|tires?|brake pads?|x-?ray|mri|ventilator|infusion pump|defibrillator|pacemaker|iphone|android phone|laptop|television|tv remote|game console|salary|pay ?rise|payroll|holiday request|vacation|lawsuit|sue (my|the)|divorce|legal(ly)?|lawyers?|attorneys?|(verbal|written|binding|employment) contracts?|court case|tax return|mortgage|visa|capital of|who won|weather forecast|stock price|bitcoin)\b",
+        r"(?i)\b(poem|poetry|haiku|song lyrics|write (me )?(a |an |some )?(story|essay|code|script|program|function)|python|javascript|java code|recipe|elevator|escalator|lift car|my car|company car|car (battery|engine|tyres?|service|radio|won'?t|keeps)|truck|vehicle|forklift|tyres?|tires?|brake pads?|x-?ray|mri|ventilator|infusion pump|defibrillator|pacemaker|iphone|android phone|my laptop|laptop (screen|battery|keyboard|is|won'?t|keeps)|television|tv remote|game console|salary|pay ?rise|payroll|holiday request|vacation|lawsuit|sue (my|the)|divorce|legal(ly)?|lawyers?|attorneys?|(verbal|written|binding|employment) contracts?|court case|tax return|mortgage|visa|capital of|who won|weather forecast|stock price|bitcoin|pick-?up truck|my pickup|ute|van|excavator|bulldozer|dozer|grader|loader|haul truck|dump truck|tractor|boat|outboard|aircraft|aeroplane|airplane|motorbike|motorcycle|(in|to|of) the cab|dialysis|blood pressure|hospital bed|patient|smartwatch|xbox|playstation|netflix|my (phone|tablet|house|home|flat|apartment|kitchen|fridge|dishwasher|washing machine)|at home|annual leave|sick leave|days? off|overtime pay|pay ?slip|deleted e-?mail|e-?mail password|excel|screen in teams)\b",
     )
 });
 
@@ -378,6 +378,53 @@ mod tests {
     }
 
     #[test]
+    fn sparks_from_equipment_are_a_hazard() {
+        assert_eq!(
+            hazard_names("routine check done, also noticed sparks from the junction box"),
+            vec![Hazard::ArcFlash]
+        );
+        assert!(hazard_names("no sparks, no smoke, breaker 3 just warm").is_empty());
+        assert!(hazard_names("genset spark plug needs replacing").is_empty());
+    }
+
+    #[test]
+    fn topics_outside_the_knowledge_base_are_named() {
+        for t in [
+            "the excavator hydraulics are slow",
+            "air con freezing up, low flow to the cab",
+            "how many days of annual leave do I have left",
+            "dialysis machine alarm won't clear",
+            "my fridge at home is leaking water",
+        ] {
+            assert!(out_of_scope_topic(t).is_some(), "{t}");
+        }
+        for t in [
+            "P-101 vibration high after bearing swap",
+            "valve on the chilled water line at CH-2 leaking",
+            "condensate drain on the air dryer not dumping",
+            "excellent, the VFD reset cleared it",
+            "how do I go online with PLC-3 from the laptop",
+            "you can smell gas from the car park",
+        ] {
+            assert!(out_of_scope_topic(t).is_none(), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_machine_running_back_under_load_is_a_runaway() {
+        assert_eq!(
+            hazard_names("incline belt on CV-9 rolling back under load, brake gone"),
+            vec![Hazard::Runaway]
+        );
+        assert_eq!(
+            hazard_names("conveyor ran back uncontrolled and spilled ore"),
+            vec![Hazard::Runaway]
+        );
+        assert!(hazard_names("walked back to the workshop to get the grease gun").is_empty());
+        assert!(hazard_names("pump spins backwards when stopped").is_empty());
+    }
+
+    #[test]
     fn hazard_buried_in_a_long_routine_report_is_found() {
         let mut t = "routine PM on conveyor CV-3, belts tensioned, guards refitted. ".repeat(20);
         t.push_str("also noticed smoke coming from MCC-2 bucket 4.");
@@ -406,6 +453,7 @@ mod tests {
         assert!(sign_off("ok to re-energise the MCC, it was flooded yesterday").is_some());
         assert!(sign_off("who can sign the hot work permit").is_some());
         assert!(sign_off("who signs the hot work permit for the boiler house tonight").is_some());
+        assert!(sign_off("ok to tie out the guard switch on CV-3 for the shift?").is_some());
         assert!(sign_off("replace the bearing on P-101").is_none());
     }
 
