@@ -337,9 +337,163 @@ impl Report {
     }
 }
 
+/// One setting tried by `slmd eval --tune`, with what it gave.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TuneRow {
+    pub retrieval_weight: f32,
+    pub in_scope_min: f32,
+    pub local_threshold: f32,
+    /// Per category, in [`Category::ALL`] order (`[policy.thresholds]`).
+    pub category_thresholds: [f32; 7],
+    pub critical_recall: f64,
+    pub local_category_accuracy: f64,
+    pub local_coverage: f64,
+    pub out_of_scope_local: usize,
+    pub task_success: f64,
+    pub ece: f64,
+}
+
+impl TuneRow {
+    /// The row for one setting from its report.
+    pub fn from_report(
+        retrieval_weight: f32,
+        in_scope_min: f32,
+        local_threshold: f32,
+        category_thresholds: [f32; 7],
+        r: &Report,
+    ) -> Self {
+        TuneRow {
+            retrieval_weight,
+            in_scope_min,
+            local_threshold,
+            category_thresholds,
+            critical_recall: r.critical_recall,
+            local_category_accuracy: r.local_category_accuracy,
+            local_coverage: r.local_coverage,
+            out_of_scope_local: r.out_of_scope_local,
+            task_success: r.task_success,
+            ece: r.ece,
+        }
+    }
+}
+
+/// What `slmd eval --tune` aims for on the tuning split.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct TuneTargets {
+    /// Category accuracy of local answers, at least.
+    pub accuracy: f64,
+    /// Share of in-scope low/normal items answered locally, at least.
+    pub coverage: f64,
+    /// Expected calibration error of the confidence, at most.
+    pub ece: f64,
+}
+
+impl TuneTargets {
+    /// Which targets `r` meets: (accuracy, coverage, ECE).
+    fn met(&self, r: &TuneRow) -> (bool, bool, bool) {
+        (
+            r.local_category_accuracy >= self.accuracy,
+            r.local_coverage >= self.coverage,
+            r.ece <= self.ece,
+        )
+    }
+}
+
+/// The setting `slmd eval --tune` recommends, and whether it meets every
+/// target. Only settings with the best critical recall of all and no
+/// out-of-scope item answered locally are considered (all of them if there
+/// is none). Among those, it prefers one that reaches the accuracy target,
+/// then one that meets more of the other two targets, then the widest local
+/// coverage and the best task success. When none reaches the accuracy
+/// target, it takes the most accurate local answers, so the device errs
+/// towards escalating. `None` only for an empty grid.
+pub fn choose(rows: &[TuneRow], targets: &TuneTargets) -> Option<(usize, bool)> {
+    use std::cmp::Ordering;
+    let best_recall = rows
+        .iter()
+        .map(|r| r.critical_recall)
+        .fold(f64::NAN, f64::max);
+    let safe: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].critical_recall >= best_recall && rows[i].out_of_scope_local == 0)
+        .collect();
+    let pool = if safe.is_empty() {
+        (0..rows.len()).collect()
+    } else {
+        safe
+    };
+    let cmp = |a: &usize, b: &usize| -> Ordering {
+        let (ra, rb) = (&rows[*a], &rows[*b]);
+        let (aa, ac, ae) = targets.met(ra);
+        let (ba, bc, be) = targets.met(rb);
+        let others = |c: bool, e: bool| u8::from(c) + u8::from(e);
+        aa.cmp(&ba)
+            .then_with(|| {
+                if aa {
+                    others(ac, ae).cmp(&others(bc, be))
+                } else {
+                    ra.local_category_accuracy
+                        .partial_cmp(&rb.local_category_accuracy)
+                        .unwrap_or(Ordering::Equal)
+                }
+            })
+            .then_with(|| {
+                (ra.local_coverage, ra.task_success)
+                    .partial_cmp(&(rb.local_coverage, rb.task_success))
+                    .unwrap_or(Ordering::Equal)
+            })
+    };
+    let best = pool.into_iter().max_by(cmp)?;
+    let (a, c, e) = targets.met(&rows[best]);
+    Some((best, a && c && e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(t: f32, recall: f64, acc: f64, cov: f64, oos: usize) -> TuneRow {
+        TuneRow {
+            retrieval_weight: 0.3,
+            in_scope_min: 0.5,
+            local_threshold: t,
+            category_thresholds: [t; 7],
+            critical_recall: recall,
+            local_category_accuracy: acc,
+            local_coverage: cov,
+            out_of_scope_local: oos,
+            task_success: 0.8,
+            ece: 0.05,
+        }
+    }
+
+    #[test]
+    fn tuning_takes_the_widest_coverage_that_stays_safe_and_accurate() {
+        let t = TuneTargets {
+            accuracy: 0.90,
+            coverage: 0.70,
+            ece: 0.05,
+        };
+        let mut rows = vec![
+            row(0.3, 1.0, 0.85, 0.90, 0),  // not accurate enough
+            row(0.5, 1.0, 0.91, 0.75, 2),  // answers out-of-scope items
+            row(0.6, 0.99, 0.93, 0.80, 0), // misses a critical case
+            row(0.7, 1.0, 0.92, 0.72, 0),
+            row(0.8, 1.0, 0.96, 0.60, 0),
+        ];
+        assert_eq!(choose(&rows, &t), Some((3, true)));
+        // Badly calibrated there: a setting that meets more targets wins
+        // over wider coverage.
+        rows[3].ece = 0.09;
+        rows[4].local_coverage = 0.71;
+        assert_eq!(choose(&rows, &t), Some((4, true)));
+        // Nothing reaches 97 %: the most accurate safe setting, not met.
+        let strict = TuneTargets {
+            accuracy: 0.97,
+            ..t
+        };
+        assert_eq!(choose(&rows, &strict), Some((4, false)));
+        assert_eq!(choose(&[], &t), None);
+    }
 
     #[test]
     fn perfectly_calibrated_bins_have_zero_error() {

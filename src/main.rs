@@ -99,6 +99,20 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Instead of one report, try a grid of `triage.retrieval_weight`,
+        /// `policy.in_scope_min` and `policy.local_threshold` and print the
+        /// setting to use (tune on a development split, not the test split).
+        #[arg(long)]
+        tune: bool,
+        /// With --tune: the category accuracy local answers must reach.
+        #[arg(long, value_name = "P", default_value_t = 0.92, requires = "tune")]
+        target_accuracy: f64,
+        /// With --tune: the share of in-scope low/normal items to answer locally.
+        #[arg(long, value_name = "P", default_value_t = 0.70, requires = "tune")]
+        target_coverage: f64,
+        /// With --tune: the largest calibration error (ECE) to accept.
+        #[arg(long, value_name = "E", default_value_t = 0.05, requires = "tune")]
+        target_ece: f64,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -512,13 +526,29 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
-        Command::Eval { file, json, data } => {
+        Command::Eval {
+            file,
+            json,
+            tune,
+            target_accuracy,
+            target_coverage,
+            target_ece,
+            data,
+        } => {
             let config = cli::load_config_on(data.config.as_deref(), data.board.as_deref())?;
             let pipeline = slmd::pipeline::Pipeline::load(
                 &cli::model_dir(data.model_dir, &config),
                 &cli::kb_index(data.kb_index, &config),
                 &config,
             )?;
+            if tune {
+                let targets = slmd::eval::TuneTargets {
+                    accuracy: target_accuracy,
+                    coverage: target_coverage,
+                    ece: target_ece,
+                };
+                return cli::eval::tune(&pipeline, &file, json, targets);
+            }
             cli::eval::run(&pipeline, &file, json, config.triage.similarity_floor)
         }
         Command::Tui { .. } => unreachable!("handled before logging starts"),

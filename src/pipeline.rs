@@ -2,7 +2,7 @@
 //! daemon's workers and by `slmd triage --in-process`, so both give exactly
 //! the same decisions.
 
-use crate::engine::{Engine, EngineError, HeadOutput, Manifest};
+use crate::engine::{Embedding, Engine, EngineError, HeadOutput, Manifest};
 use crate::kb::{Index, IndexError};
 use crate::labels::{Category, Urgency};
 use crate::triage::{self, Decision, HeadSignals, RequestOptions, TriageConfig};
@@ -199,6 +199,24 @@ impl Pipeline {
     /// Triage one text.
     pub fn decide(&self, text: &str, no_egress: bool) -> Result<Decision, EngineError> {
         let e = self.engine.embed(text)?;
+        self.decide_embedded(text, &e, no_egress, &self.triage_config())
+    }
+
+    /// The encoder's pass over `text`, for [`Pipeline::decide_embedded`]:
+    /// a caller that tries several settings on one text runs the model once.
+    pub fn embed(&self, text: &str) -> Result<Embedding, EngineError> {
+        self.engine.embed(text)
+    }
+
+    /// The decision on `text` from its embedding `e`, under the triage
+    /// settings `cfg` (retrieval, rules and policy run again; the model does not).
+    pub fn decide_embedded(
+        &self,
+        text: &str,
+        e: &Embedding,
+        no_egress: bool,
+        cfg: &TriageConfig,
+    ) -> Result<Decision, EngineError> {
         let index = self.index();
         let hits = index.search(&e.vector, self.top_k);
         let online = self
@@ -221,12 +239,6 @@ impl Pipeline {
             })?),
             None => None,
         };
-        Ok(triage::triage(
-            text,
-            &hits,
-            heads.as_ref(),
-            opts,
-            &self.triage_config(),
-        ))
+        Ok(triage::triage(text, &hits, heads.as_ref(), opts, cfg))
     }
 }

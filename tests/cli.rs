@@ -232,6 +232,62 @@ fn eval_reports_the_metrics_on_a_labelled_file() {
 }
 
 #[test]
+fn eval_tune_proposes_a_safe_setting_that_plain_eval_reproduces() {
+    let file = common::root().join("tests/fixtures/eval_small.jsonl");
+    let out = run_ok(slmd().arg("eval").arg(&file).args(["--tune", "--json"]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["items"], 6);
+    assert_eq!(r["settings_tried"], 390);
+    assert_eq!(r["grid"].as_array().unwrap().len(), 390);
+    let c = &r["chosen"];
+    assert_eq!(c["critical_recall"], 1.0, "{c}");
+    assert_eq!(c["out_of_scope_local"], 0, "{c}");
+
+    // The tuner scores every threshold from one pass; the daemon's own
+    // pipeline, configured with the chosen setting, must agree with it.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tuned.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[triage]\nretrieval_weight = {}\n\n[policy]\nlocal_threshold = {}\nin_scope_min = {}\n",
+            c["retrieval_weight"], c["local_threshold"], c["in_scope_min"]
+        ),
+    )
+    .unwrap();
+    let plain = run_ok(
+        slmd()
+            .arg("eval")
+            .arg(&file)
+            .arg("--json")
+            .arg("--config")
+            .arg(&cfg),
+    );
+    let e: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    for key in [
+        "local_coverage",
+        "local_category_accuracy",
+        "out_of_scope_local",
+        "task_success",
+    ] {
+        assert_eq!(e[key], c[key], "{key}: eval {e} vs tune {c}");
+    }
+
+    let bad = slmd()
+        .arg("eval")
+        .arg(&file)
+        .args(["--tune", "--target-accuracy", "1.5"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--target-accuracy must lie in [0, 1]"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
 fn eval_names_the_bad_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.jsonl");
