@@ -295,7 +295,8 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 impl Config {
     /// The built-in defaults.
     pub fn default_config() -> Config {
-        Config::from_toml(DEFAULT_TOML, "defaults").expect("embedded defaults are valid")
+        // No overlay: the operator has set nothing.
+        Config::build(toml::Table::new(), "defaults", None).expect("embedded defaults are valid")
     }
 
     /// Reads a file and overlays it on the defaults.
@@ -359,6 +360,18 @@ impl Config {
             let mut t = b.config.clone();
             t.insert("board".into(), toml::Value::Table(named));
             merge(&mut value, t);
+        }
+        // The embedded per-category thresholds were tuned together with the
+        // embedded `local_threshold`: an operator who sets their own
+        // `local_threshold` gets it for every category they do not list.
+        let own_threshold = overlay
+            .get("policy")
+            .and_then(|p| p.as_table())
+            .is_some_and(|p| p.contains_key("local_threshold"));
+        if own_threshold {
+            if let Some(p) = value.get_mut("policy").and_then(|p| p.as_table_mut()) {
+                p.remove("thresholds");
+            }
         }
         merge(&mut value, overlay.clone());
         let raw: Raw = toml::Value::Table(value)
@@ -698,6 +711,27 @@ mod tests {
         assert!(
             e.to_string().contains("cannot be changed at runtime"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn an_own_local_threshold_replaces_the_tuned_per_category_ones() {
+        let d = Config::default_config();
+        let c = Config::from_toml("[policy]\nlocal_threshold = 0.75\n", "t.toml").unwrap();
+        assert_eq!(c.triage.policy.category_thresholds, [0.75; 7]);
+        // Listing a category keeps that one.
+        let c = Config::from_toml(
+            "[policy]\nlocal_threshold = 0.75\n[policy.thresholds]\ngeneral = 0.5\n",
+            "t.toml",
+        )
+        .unwrap();
+        let th = c.triage.policy.category_thresholds;
+        assert_eq!((th[0], th[6]), (0.75, 0.5));
+        // A file that leaves local_threshold alone keeps the tuned values.
+        let c = Config::from_toml("[engine]\nthreads = 2\n", "t.toml").unwrap();
+        assert_eq!(
+            c.triage.policy.category_thresholds,
+            d.triage.policy.category_thresholds
         );
     }
 
