@@ -343,6 +343,144 @@ o_vehtrap    |general|critical|out|-|-| person trapped under a reversing truck ;
 o_elevsmoke  |general|critical|out|-|-| lift stuck with people inside and smoke in the car ;; elevator passengers trapped and one is having trouble breathing
 o_homehvac   |general|low|out|-|-| my split system at home smells musty, how do I clean it ;; what temperature should I set my fridge at home
 o_homeelec   |general|normal|out|-|-| my house lights flicker when the kettle is on ;; the power socket in my kitchen at home is dead
+# ================ second set: more situations and plainer wording (same format)
+# ---------------- electrical
+e2_fuse      |electrical|normal|in|-|panel,hpu,comp| fuse keeps blowing on the control circuit of {eq} {tag} ;; replaced the same fuse in {tag} three times this week ;; {tag} control fuse blown again after an hour of running
+e2_nopower   |electrical|high|in|-|pump,comp,conv| no power at {eq} {tag}, isolator is on but nothing happens, line stopped ;; {tag} completely dead, no voltage at the terminals and production is waiting ;; lost supply to {eq} {tag}, it stopped and won't come back
+e2_contactor |electrical|normal|in|-|pump,comp,motor| contactor for {eq} {tag} chattering when it pulls in ;; {tag} starter contactor buzzing loudly, contacts look pitted ;; the contactor on {tag} sticks in sometimes
+e2_overload  |electrical|normal|in|-|pump,conv,comp,motor| thermal overload on {eq} {tag} keeps tripping after about an hour ;; {tag} overload relay tripped again, I reset it and it runs ;; why does the overload on {tag} trip on hot afternoons
+e2_earth     |electrical|normal|in|-|panel,pv,vfd| earth fault alarm on {eq} {tag} ;; {tag} showing an insulation fault to ground but still running ;; ground fault indicated on {eq} {tag}, no trip yet
+e2_genvolt   |electrical|normal|in|-|gen| {eq} {tag} output voltage hunting on load ;; {tag} frequency unstable when the big motors start ;; voltage from {tag} sags to {v} under load
+e2_upsalarm  |electrical|normal|in|-|ups| {eq} {tag} beeping with an alarm on the display ;; {tag} fan fault alarm, load still on inverter ;; {eq} {tag} says replace battery
+e2_vfdheat   |electrical|normal|in|-|vfd| cooling fan on {eq} {tag} not spinning and the heatsink is hot ;; {tag} overtemperature warning {code} every afternoon ;; {eq} {tag} heatsink alarm but it keeps running
+e2_upsdown   |electrical|high|in|-|ups| {eq} {tag} failed and dropped the critical load ;; {tag} output is off and the servers went down ;; {eq} {tag} shut itself down, nothing on it has power
+e2_mccdown   |electrical|high|in|-|panel| half of {eq} {tag} lost power and several pumps stopped ;; bus section in {tag} dead after a trip, line down ;; blown main fuses in {eq} {tag}, production stopped
+e2_burning   |electrical|critical|in|-|panel,vfd,motor,ups| burning smell and crackling from inside {eq} {tag} ;; {tag} is too hot to touch, melting plastic smell and a glow inside ;; loud bang from {eq} {tag} and now there is smoke
+e2_electro   |electrical|critical|in|-|panel,gen,pv| apprentice touched a live terminal in {eq} {tag} and collapsed ;; man down after contact with the {tag} busbar, breathing badly ;; coworker electrocuted at {eq} {tag}, he is unconscious
+e2_qdraw     |electrical|low|in|-|panel| how do I update the circuit schedule for {eq} {tag} ;; where do I find the single line diagram for {tag} ;; which breaker in {tag} feeds the workshop lighting
+e2_qvfd      |electrical|low|in|-|vfd| how do I change the acceleration time on {eq} {tag} ;; which parameter sets the motor current limit on {tag} ;; how do I read the fault history on {eq} {tag}
+e2_qpvinsp   |electrical|low|in|-|pv| how often should {eq} {tag} be inspected ;; what torque for the DC connectors on {tag} ;; how do I read the daily yield on {eq} {tag}
+# ---------------- mechanical
+m2_knock     |mechanical|normal|in|-|pump,comp,conv| knocking noise from {eq} {tag} every revolution ;; {tag} makes a loud clunk when it starts ;; banging inside the {eq} {tag} gearbox
+m2_loose     |mechanical|normal|in|-|pump,comp,motor| holding down bolts loose on {eq} {tag} ;; baseplate under {tag} cracked and it rocks when running ;; soft foot on the {eq} {tag} motor
+m2_chain     |mechanical|normal|in|-|conv| drive chain on {eq} {tag} stretched and jumping teeth ;; {tag} chain slack and noisy ;; sprocket teeth worn on {tag}
+m2_valve     |mechanical|normal|in|-|pump| isolation valve on {eq} {tag} won't close fully ;; {tag} discharge valve stem seized ;; gate valve handwheel on {tag} spins without moving the gate
+m2_key       |mechanical|high|in|-|pump,conv,comp| key sheared on the {tag} shaft, motor runs but nothing turns, unit down ;; {eq} {tag} pulley came loose off the shaft and it stopped
+m2_gearbrk   |mechanical|high|in|-|conv| gearbox on {eq} {tag} broke, teeth stripped, conveyor down ;; {tag} reducer failed, output shaft not turning, line stopped
+m2_runaway   |mechanical|critical|in|-|conv,comp| {eq} {tag} won't stop and the guard is off with someone working right next to it ;; flywheel on {tag} coming apart with people in the room
+m2_crush     |mechanical|critical|in|-|conv,pump| fitter's fingers crushed in the {eq} {tag} pulley, he's bleeding badly ;; worker pinned under the {tag} motor while lifting it ;; someone's hand got crushed in the {eq} {tag} drive
+m2_qbrg      |mechanical|low|in|-|pump,motor,conv| which bearing does the {eq} {tag} drive end take ;; how do I replace the bearings in {tag} ;; bearing fit tolerance for the {tag} shaft?
+m2_qvib      |mechanical|low|in|-|pump,comp,motor| what vibration level is acceptable for {eq} {tag} ;; where should I take vibration readings on {tag} ;; how often should we do vibration analysis on {tag}
+m2_qchain    |mechanical|low|in|-|conv| how do I check chain wear on {eq} {tag} ;; how do I splice the belt on {tag} ;; what's the right sag for the chain on {tag}
+# ---------------- fluid
+f2_hammer    |fluid|normal|in|-|pump| water hammer banging when {eq} {tag} stops ;; pipes shake every time {tag} starts up ;; loud bang in the header whenever {tag} trips
+f2_nrv       |fluid|normal|in|-|pump| non-return valve on {tag} passing, the pump spins backwards when stopped ;; check valve after {eq} {tag} stuck open
+f2_pipeleak  |fluid|normal|in|-|pump,comp| pipe leaking at a flange near {eq} {tag} ;; pinhole leak on the discharge line of {tag}, spraying a little water ;; gasket leak on the {tag} suction flange
+f2_lowoil    |fluid|normal|in|-|hpu| oil level low in the {eq} {tag} reservoir ;; {tag} tank needs topping up every day ;; {eq} {tag} low oil level alarm
+f2_cyl       |fluid|normal|in|-|hpu| cylinder fed by {tag} drifting down under load ;; hydraulic cylinder on {eq} {tag} moving slow and jerky ;; ram on {tag} creeping when it should hold
+f2_pneu      |fluid|normal|in|-|comp| solenoid valve on the air line from {tag} sticking ;; pneumatic actuators slow, pressure from {eq} {tag} drops when they move ;; air cylinders downstream of {tag} sluggish
+f2_comphot   |fluid|high|in|-|comp| {eq} {tag} shut down on high temperature and won't restart, no plant air ;; {tag} tripped on discharge temp, the line has no air
+f2_airlock   |fluid|high|in|-|pump| {tag} and its standby both airlocked, no flow to the reservoir ;; {eq} {tag} pumping nothing, suction line blocked, process stopped
+f2_burst     |fluid|critical|in|-|pump,chiller| main pipe burst next to {eq} {tag}, water spraying onto the electrical panels ;; split pipe at {tag} flooding the plant room, water reaching the switchgear
+f2_oilfire   |fluid|critical|in|-|hpu| fire at {eq} {tag}, hydraulic oil burning ;; {tag} hose ruptured, oil mist everywhere near hot surfaces and a burning smell
+f2_qhose     |fluid|low|in|-|hpu,comp| how do I replace a hydraulic hose on {eq} {tag} ;; what pressure rating of hose for {tag} ;; how often should the hoses on {tag} be inspected
+f2_qdryer    |fluid|low|in|-|comp| what dew point should the dryer after {eq} {tag} give ;; how do I service the air dryer on {tag}
+f2_qstrain   |fluid|low|in|-|pump| how do I clean the suction strainer on {eq} {tag} ;; how often should the {tag} strainer be cleaned
+# ---------------- hvac
+h2_fan       |hvac|normal|in|-|rtu| condenser fan on {eq} {tag} not spinning ;; {tag} evaporator fan not running, unit not cooling ;; outdoor fan of {eq} {tag} stops after a few minutes
+h2_tstat     |hvac|normal|in|-|rtu| thermostat for {eq} {tag} not responding, room too hot ;; {tag} ignores the setpoint and keeps cooling ;; office served by {tag} too cold all day
+h2_drip      |hvac|normal|in|-|rtu| condensate dripping from {eq} {tag} onto the ceiling tiles ;; drain pan on {tag} overflowing ;; water leaking from the indoor unit of {eq} {tag}
+h2_chwtemp   |hvac|normal|in|-|chiller| chilled water leaving {eq} {tag} at 12 C, setpoint is 7 ;; {tag} can't pull the loop temperature down ;; {eq} {tag} running flat out and the water is still warm
+h2_oilp      |hvac|normal|in|-|chiller| {eq} {tag} compressor oil pressure low warning ;; {tag} oil differential alarm on start
+h2_coldrm    |hvac|high|in|-|rtu,chiller| cold room fed by {tag} at 12 C and stock is at risk ;; freezer served by {eq} {tag} warming up, product spoiling ;; {tag} tripped and the cold store is above its limit
+h2_nochw     |hvac|high|in|-|chiller| {eq} {tag} shows a flow fault and won't run, process overheating ;; {tag} down and the plant has no chilled water
+h2_refleak   |hvac|critical|in|-|rtu,chiller| refrigerant pouring out of a cracked line on {eq} {tag} in the basement plant room, people getting headaches ;; big refrigerant leak at {tag}, room detector in alarm and one tech passed out
+h2_qsched    |hvac|low|in|-|rtu| how do I change the time schedule on {eq} {tag} ;; what setpoint should {tag} run in winter ;; how do I put {tag} into night setback
+h2_qsvc      |hvac|low|in|-|rtu,chiller| what's on the quarterly service checklist for {eq} {tag} ;; how do I check the superheat on {tag} ;; how do I leak test {eq} {tag}
+# ---------------- controls
+c2_mismatch  |controls|normal|in|-|hmi,xmtr| HMI shows a value for {tag} that doesn't match the field ;; {eq} {tag} reads 0 on SCADA but the gauge shows pressure ;; SCADA trend for {tag} stopped updating
+c2_pid       |controls|normal|in|-|plc| control valve driven by {eq} {tag} hunting ;; PID loop on {tag} oscillating ;; level control on {tag} overshoots every time
+c2_sensor    |controls|normal|in|-|conv| limit switch on {eq} {tag} not making ;; proximity sensor on {tag} not detecting ;; photo eye on {eq} {tag} dirty, false stops
+c2_alarms    |controls|normal|in|-|hmi,plc| alarm flood on {eq} {tag} after the update ;; {tag} keeps showing comms alarms that clear themselves
+c2_major     |controls|high|in|-|plc| {eq} {tag} watchdog fault, all outputs off, station stopped ;; {tag} major fault after a power blip, won't go to run ;; program lost on {tag} after a power cut, line down
+c2_safety    |controls|high|in|-|conv,plc| safety relay on {eq} {tag} faulted and the line won't restart ;; light curtain on {tag} faulted, machine locked out and nobody can run it
+c2_curtain   |controls|critical|in|-|conv| light curtain on {eq} {tag} doesn't stop the machine when broken and operators are on it ;; safety gate switch on {tag} is dead and the machine keeps moving with people in the cell
+c2_qtag      |controls|low|in|-|plc,hmi| how do I add a new tag for {tag} on the HMI ;; how do I go online with {eq} {tag} from the laptop ;; where are the I/O drawings for {tag}
+c2_qloop     |controls|low|in|-|xmtr| how do I loop check {eq} {tag} ;; how do I test the 4-20 mA signal from {tag} ;; how do I replace {eq} {tag} like for like
+# ---------------- network
+n2_slow      |network|normal|in|-|sw,rtr| network slow through {eq} {tag} ;; lots of CRC errors on {tag} port {n} ;; packet loss to the PLCs behind {eq} {tag}
+n2_radio     |network|normal|in|-|rtr| radio link to the reservoir through {tag} dropping out ;; telemetry radio {tag} at {site} losing packets ;; {eq} {tag} antenna cable damaged, signal low
+n2_dhcp      |network|normal|in|-|sw| devices on {eq} {tag} not getting IP addresses ;; DHCP not working on the {tag} VLAN ;; {tag} blocked ports after a loop
+n2_core      |network|high|in|-|sw| fibre link between buildings on {eq} {tag} down, half the site offline ;; ring broken at {tag}, SCADA lost the remote panels ;; core {eq} {tag} rebooting every few minutes, control room blind
+n2_wifidown  |network|high|in|-|conv,pump| whole wifi down around {eq} {tag}, scanners and AGVs stopped ;; wireless network dead in the area of {tag}, picking stopped
+n2_qfirm     |network|low|in|-|rtr,sw| how do I update the firmware on {eq} {tag} ;; how do I see who is connected to {tag} ;; how do I check the signal strength on {tag}
+n2_qport     |network|low|in|-|sw| how do I enable an unused port on {eq} {tag} ;; how should patch leads on {tag} be labelled ;; how do I mirror a port on {tag} for troubleshooting
+# ---------------- general (in scope)
+g2_train     |general|low|in|-|pump,comp,panel| is there a training module for {eq} {tag} ;; who is trained to work on {tag} ;; how do I book the confined space course before the {tag} job
+g2_docs      |general|low|in|-|pump,conv,chiller| what should go in the handover notes for {eq} {tag} ;; where are the O&M manuals for {tag} ;; who is the vendor for {eq} {tag}
+g2_spares    |general|normal|in|-|pump,comp,conv,vfd| stores gave me the wrong part for {eq} {tag}, job on hold ;; purchase order for the {tag} spares stuck waiting approval ;; need a quote for a replacement {eq} for {tag} today
+g2_access    |general|normal|in|-|pump,chiller,rtu| can't get access to the roof for {eq} {tag}, no key ;; the {tag} plant room is locked and security won't open it ;; scaffold for {eq} {tag} not ready, crew waiting
+g2_hurt      |general|critical|in|-|-| someone cut their hand badly in the workshop, lots of blood ;; colleague collapsed in the plant room, not responding ;; worker fell through a skylight on the roof
+g2_firealarm |general|critical|in|-|-| fire alarm going off and there's smoke in the stairwell ;; smoke coming from the store room, people still in the building
+g2_rescue    |general|high|in|-|pump,conv| the gas detector for the confined space at {tag} failed its bump test and entry is planned today ;; rescue tripod for the {tag} pit is missing and the entry crew is waiting
+# ---------------- out of scope
+o2_vehicle   |general|normal|out|-|-| my car battery keeps going flat overnight ;; the truck's aircon isn't blowing cold ;; engine warning light on the company ute and it's losing power ;; the excavator hydraulics are slow
+o2_homeappl  |general|low|out|-|-| my dishwasher won't drain ;; washing machine at home makes a banging noise ;; the microwave sparks when I use it ;; my fridge at home is leaking water
+o2_gaming    |general|low|out|-|-| which graphics card should I buy ;; my xbox won't connect to the internet ;; how do I set up a vpn on my phone for streaming
+o2_trivia    |general|low|out|-|-| what is 15 percent of 240 ;; convert 30 miles to kilometres ;; explain how photosynthesis works ;; what year did world war two end
+o2_chat      |general|low|out|-|-| tell me a joke ;; how are you today ;; what's your name ;; are you a robot
+o2_money     |general|low|out|-|-| should I invest in bitcoin ;; how do I file my tax return ;; what is a good pension plan ;; how much should I save each month
+o2_health    |general|low|out|-|-| I have a headache, what tablets should I take ;; how do I lose weight ;; is it safe to take ibuprofen with coffee
+o2_medeq     |general|normal|out|-|-| the x-ray machine in radiology shows an error ;; dialysis machine alarm won't clear ;; the MRI scanner's cooling is alarming
+o2_lift      |general|normal|out|-|-| escalator at the front entrance stopped ;; lift doors reopening constantly on level 3 ;; elevator stops a few cm off the floor
+o2_writing   |general|low|out|-|-| write a cover letter for a maintenance job ;; summarise this article for me ;; write an email to my boss asking for a raise ;; draft a birthday message for my coworker
+o2_travel    |general|low|out|-|-| book me a flight to Sydney ;; what time does the train leave ;; how do I get to the airport from here
+o2_boat      |general|normal|out|-|-| the boat engine overheats at full throttle ;; the outboard motor won't idle ;; hydraulic leak on the aircraft landing gear
+o2_sport     |general|low|out|-|-| who will win the league this year ;; what's the score in the cricket ;; how do I improve my golf swing
+o2_pets      |general|low|out|-|-| my dog ate chocolate, what do I do ;; how often should I feed my cat ;; best food for a puppy
+o2_homefire  |general|critical|out|-|-| my kitchen at home is on fire ;; my neighbour's house is full of smoke
+o2_law       |general|low|out|-|-| how do I write a will ;; can my landlord keep my deposit ;; what's the speed limit on the highway
+o2_office    |general|low|out|-|-| excel keeps crashing when I open a big file ;; how do I share my screen in teams ;; my laptop is stuck on updates ;; how do I recover a deleted email
+o2_weather   |general|low|out|-|-| will it rain at the site tomorrow ;; what's the UV index today ;; when is sunset tonight
+# ---------------- the situation, not the equipment, decides the category
+g3_log       |general|low|in|-|chiller,rtu,vfd,plc,sw,gen,ups| where do I record the readings from {eq} {tag} ;; which form do I fill in after servicing {tag} ;; how do I attach photos to the work order for {eq} {tag}
+g3_pm        |general|low|in|-|chiller,rtu,vfd,ups,gen,hpu| is the annual service on {eq} {tag} booked yet ;; who has the PM schedule for {tag} ;; can the {tag} inspection wait until after the holidays
+g3_vendor    |general|normal|in|-|chiller,vfd,plc,ups,pv| warranty claim for {eq} {tag} rejected, what now ;; service contractor for {tag} cancelled again, job overdue ;; the supplier sent the wrong board for {eq} {tag}
+g3_permitq   |general|low|in|-|chiller,rtu,panel,gen| do I need a permit to work at height for {eq} {tag} on the roof ;; what permit do I need before opening {tag} ;; is a hot work permit needed to braze on {eq} {tag}
+g3_stock     |general|low|in|-|chiller,rtu,vfd,plc,sw,rtr| do we keep a spare for {eq} {tag} on site ;; how many filters for {tag} are left in stores ;; how do I order a replacement module for {eq} {tag}
+m3_fanbrg    |mechanical|normal|in|-|rtu,chiller| fan bearing on {eq} {tag} rumbling ;; supply fan shaft on {tag} has play in it ;; bearing on the {eq} {tag} blower screeching
+m3_compbrg   |mechanical|normal|in|-|comp,gen| bearing noise from the {eq} {tag} motor end ;; {tag} coupling rubber worn to dust ;; belt guard on {eq} {tag} rubbing on the pulley
+m3_hpupump   |mechanical|normal|in|-|hpu| coupling between the motor and pump on {eq} {tag} knocking ;; {tag} motor bearing running rough
+f3_chwleak   |fluid|normal|in|-|chiller,rtu| water leaking from a valve on the chilled water line at {eq} {tag} ;; pipe joint next to {tag} dripping steadily ;; strainer cover on the {eq} {tag} water loop weeping
+f3_airpress  |fluid|normal|in|-|conv,plc| air pressure to the {eq} {tag} actuators low ;; air regulator at {tag} set too low, cylinders weak ;; air line to {eq} {tag} leaking at a push-in fitting
+c3_sensorpump|controls|normal|in|-|pump,comp,chiller| pressure switch on {eq} {tag} giving false trips ;; level float for {tag} stuck, pump won't start on level ;; temperature sensor on {eq} {tag} reading minus 40
+c3_vfdcomm   |controls|normal|in|-|vfd,pump| {eq} {tag} not following the speed reference from the PLC ;; {tag} runs in local but not from SCADA ;; 4-20 mA speed signal to {eq} {tag} missing
+n3_devoff    |network|normal|in|-|plc,hmi,pv,ups| {eq} {tag} not reachable on the network, ping times out ;; {tag} dropped off the network after the power cut ;; SCADA shows comms lost to {eq} {tag}, device itself running fine
+e3_heater    |electrical|normal|in|-|rtu,chiller,comp| crankcase heater on {eq} {tag} not getting power ;; breaker feeding {tag} trips when the unit starts ;; supply cable to {eq} {tag} getting hot at the isolator
+# ---------------- more kinds of critical danger
+k3_load      |mechanical|critical|in|-|pump,comp,motor| chain block slipping with {eq} {tag} hanging over the fitters ;; the sling on {tag} is tearing while it's lifted and people are underneath ;; {eq} {tag} dropped off the forks and landed next to the crew
+k3_stored    |fluid|critical|in|-|hpu,comp| accumulator on {eq} {tag} hissing and the gauge is past the red mark with people working around it ;; hose on {tag} flailing about under full pressure, operators ducking ;; {eq} {tag} vessel pressure keeps rising and the safety valve won't open
+k3_unexpect  |mechanical|critical|in|-|conv,pump,comp| {eq} {tag} started up by itself while the fitter had his hands inside ;; someone energised {tag} while a guy was working on it, he's hurt ;; {eq} {tag} kicked into life during maintenance, lockout was missing
+k3_elec      |electrical|critical|in|-|panel,ups,gen| {eq} {tag} door hot and buzzing loudly, someone's face is red and he feels strange after touching it ;; live cable hanging out of {tag} and water pooling under it where people walk
+k3_confined  |general|critical|in|-|pump,hpu| a worker went into the {tag} tank without a permit and isn't answering ;; fitter feels dizzy in the pit under {eq} {tag}, air monitor in alarm
+# ---------------- out of scope that sounds like plant work
+o3_mobile    |general|normal|out|-|-| hydraulic hose burst on the loader bucket ram ;; aircon in the haul truck cab not cooling ;; grader steering pump whining ;; dozer undercarriage making a clunk
+o3_vehicle2  |general|normal|out|-|-| tyre pressure warning on the service ute ;; the forklift mast hydraulics are leaking ;; the site bus aircon smells musty ;; wiper motor on the water cart not working
+o3_household |general|low|out|-|-| my heat pump at home is noisy at night ;; the extractor fan in my bathroom hums ;; the pool pump at my house keeps tripping the breaker ;; how do I bleed the radiators at home
+o3_gadget    |general|low|out|-|-| my smartwatch won't pair ;; how do I update the app on my phone ;; the bluetooth speaker keeps disconnecting ;; my tablet battery drains overnight
+o3_lift2     |general|normal|out|-|-| the stair lift in the office is stuck halfway ;; car park barrier arm won't lift ;; the roller door on the loading dock is jammed
+# ---------------- planning and admin about any equipment is general; specs follow the subsystem
+g4_due       |general|low|in|-|chiller,rtu,comp,gen,ups,vfd,hpu,pump| when was {eq} {tag} last serviced ;; is {tag} overdue for its PM ;; what date is the next service visit for {eq} {tag}
+g4_plan      |general|low|in|-|chiller,rtu,comp,gen,hpu,conv| can we plan the {tag} overhaul for the shutdown week ;; how many hours does the {eq} {tag} service take ;; who is rostered to do the {tag} PM this month
+g4_cost      |general|normal|in|-|chiller,comp,gen,ups,vfd| the quote for repairing {eq} {tag} is over budget, who approves it ;; need sign-off on the purchase of a new {eq} to replace {tag} ;; repair of {tag} is waiting on a cost approval
+g4_history   |general|low|in|-|chiller,rtu,comp,pump,vfd,plc| where can I see the repair history of {eq} {tag} ;; how many work orders were raised on {tag} this year ;; who worked on {eq} {tag} last
+e4_spec      |electrical|low|in|-|panel,ups,vfd,gen| what size cable feeds {eq} {tag} ;; what fuse rating does {tag} need ;; what is the full load current of the motor on {eq} {tag}
+f4_filter    |fluid|low|in|-|comp,hpu| which filter element fits {eq} {tag} ;; when should the return filter on {tag} be changed ;; how do I change the inlet filter on {eq} {tag}
+f4_spec      |fluid|low|in|-|pump,comp,hpu| what pressure should the relief valve on {eq} {tag} be set to ;; what flow should {tag} deliver at duty point ;; what is the working pressure of {eq} {tag}
+h4_spec      |hvac|low|in|-|rtu,chiller| what airflow should {eq} {tag} deliver ;; what superheat should {tag} run at ;; what is the design leaving water temperature for {eq} {tag}
+m4_spec      |mechanical|low|in|-|pump,conv,comp,motor| what is the bearing clearance for {eq} {tag} ;; which coupling insert fits {tag} ;; how much grease does each bearing on {eq} {tag} take
+n4_reboot    |network|normal|in|-|sw,rtr| {eq} {tag} keeps rebooting on its own ;; {tag} restarts every few hours and the link drops ;; {eq} {tag} power light blinking, ports go dark now and then
+c4_reboot    |controls|normal|in|-|plc,hmi| {eq} {tag} restarts by itself now and then ;; {tag} screen freezes every few hours and needs a reboot ;; {eq} {tag} goes into fault after each power dip
 """
 
 
