@@ -476,8 +476,12 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
              "model; the daemon's own hazard rules run before the model's urgency is used.")
     g = {h: 100 * (res["teacher_fp32"][h]["accuracy"] - s8[h]["accuracy"]) for h in HEAD_NAMES}
     worst = max(g, key=g.get)
-    L.append(f"- The student's largest accuracy gap to the teacher is {worst} ({g[worst]:.1f} points); "
-             + ", ".join(f"{h} {g[h]:+.1f}" for h in HEAD_NAMES if h != worst) + " (teacher minus student).\n")
+    if g[worst] <= 0:
+        L.append("- The student is at or above the teacher on every head: "
+                 + ", ".join(f"{h} {g[h]:+.1f}" for h in HEAD_NAMES) + " points (teacher minus student).\n")
+    else:
+        L.append(f"- The student's largest accuracy gap to the teacher is {worst} ({g[worst]:.1f} points); "
+                 + ", ".join(f"{h} {g[h]:+.1f}" for h in HEAD_NAMES if h != worst) + " (teacher minus student).\n")
 
     L.append("## Training\n")
     L.append(f"- Teacher: {build.LAYERS} layers from the package weights, {teacher_info['epochs']} epochs, "
@@ -636,9 +640,13 @@ def daemon_eval():
     puts the figures into REPORT.md, replacing an earlier section."""
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
+    # The binary may have been built from another checkout sharing the target directory: name this
+    # repository's model and index explicitly.
+    env["SLMD_DATA_DIR"] = str(REPO)
     subprocess.run(["cargo", "build", "-q", "--bin", "slmd"], cwd=REPO, env=env, check=True)
     exe = Path(env["CARGO_TARGET_DIR"]) / "debug" / "slmd"
     subprocess.run([str(exe), "kb", "build"], cwd=REPO, env=env, check=True)
+    tuned = tune_defaults(exe, env)
     got = {}
     for split in ("dev", "test"):
         out = subprocess.run([str(exe), "eval", "--json", str(train.DATA / f"{split}.jsonl")], cwd=REPO, env=env,
@@ -650,8 +658,17 @@ def daemon_eval():
     L = [DAEMON_HEADING, "",
          "What the daemon decides, end to end, with its default configuration: the heads (category mixed "
          "with the retrieval vote, `triage.retrieval_weight`), the hazard, scope and injection rules and the "
-         "policy. `triage.retrieval_weight` and `policy.local_threshold` were chosen on **dev**; test was run "
-         "once with them. Written by `models/export.py` from `slmd eval --json`.", "",
+         "policy. `triage.retrieval_weight`, `policy.in_scope_min`, `policy.local_threshold` and `[policy.thresholds]` were chosen on "
+         f"**dev** by `slmd eval --tune` (targets: {pc(tuned['targets']['accuracy'])} category accuracy of local "
+         f"answers, {pc(tuned['targets']['coverage'])} local coverage, ECE {tuned['targets']['ece']:.2f}; "
+         f"{tuned['settings_tried']} settings tried; chosen: retrieval_weight "
+         f"{tuned['chosen']['retrieval_weight']:.2f}, in_scope_min {tuned['chosen']['in_scope_min']:.2f}, "
+         f"local_threshold {tuned['chosen']['local_threshold']:.2f}, per category "
+         + ", ".join(f"{c} {t:.2f}" for c, t in zip(train.CATEGORY, tuned['chosen']['category_thresholds']))
+         + "; target "
+         f"{'all met on dev' if tuned['met'] else 'not all met on dev'}), "
+         "written into `src/config/default.toml`; test was run once with them. Written by `models/export.py` "
+         "from `slmd eval --json`.", "",
          "| figure | dev | test |", "|---|---|---|"]
     rows_ = [("task success (route right, and category right when local)", "task_success", pc),
              ("category accuracy, all items", lambda r: r["category"]["accuracy"], pc),
@@ -699,6 +716,44 @@ def daemon_eval():
     head, rest = text.split("## Size and speed", 1)
     path.write_text(head + section + "## Size and speed" + rest, encoding="utf-8")
     log(f"added the daemon's figures to {path}")
+
+
+DEFAULTS = REPO / "src" / "config" / "default.toml"
+TUNED_KEYS = [("triage", "retrieval_weight"), ("policy", "in_scope_min"), ("policy", "local_threshold")]
+
+
+def tune_defaults(exe, env):
+    """Runs `slmd eval --tune` on dev, writes the chosen settings into the daemon's embedded defaults and
+    rebuilds the binary so the evaluations that follow run with them. Returns the tuner's JSON (without
+    the grid)."""
+    out = subprocess.run([str(exe), "eval", "--tune", "--json", str(train.DATA / "dev.jsonl")], cwd=REPO, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    tuned = json.loads(out)
+    tuned.pop("grid", None)
+    text = DEFAULTS.read_text(encoding="utf-8")
+    import re
+    for table, key in TUNED_KEYS:
+        head, sep, rest = text.partition(f"\n[{table}]\n")
+        assert sep, f"no [{table}] table in {DEFAULTS}"
+        body, nxt, tail = rest.partition("\n[")
+        body, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {tuned['chosen'][key]:.2f}", body, count=1)
+        assert n == 1, f"no {table}.{key} in {DEFAULTS}"
+        text = head + sep + body + nxt + tail
+    # Per-category thresholds: the [policy.thresholds] table keeps its comments and gets one line for each
+    # category whose threshold differs from local_threshold.
+    head, sep, rest = text.partition("\n[policy.thresholds]\n")
+    assert sep, f"no [policy.thresholds] table in {DEFAULTS}"
+    body, nxt, tail = rest.partition("\n[")
+    comments = [ln for ln in body.splitlines() if ln.startswith("#") and not ln.endswith("`slmd eval --tune`")]
+    chosen = tuned["chosen"]
+    own = [f"# {cat}: tuned on dev by `slmd eval --tune`\n{cat} = {t:.2f}"
+           for cat, t in zip(train.CATEGORY, chosen["category_thresholds"])
+           if abs(t - chosen["local_threshold"]) > 1e-6]
+    text = head + sep + "\n".join(comments + own) + "\n" + nxt + tail
+    DEFAULTS.write_text(text, encoding="utf-8")
+    log("slmd eval --tune on dev: " + json.dumps(tuned))
+    subprocess.run(["cargo", "build", "-q", "--bin", "slmd"], cwd=REPO, env=env, check=True)
+    return tuned
 
 
 # The 20 queries of `slmd bench` (src/cli/bench.rs), read from the source so ORT and tract time the same texts.
