@@ -70,8 +70,9 @@ fn threshold_step(k: usize) -> f32 {
 
 /// `slmd eval --tune`: runs the model once per item, then the rest of the
 /// pipeline under every combination of `triage.retrieval_weight`,
-/// `policy.in_scope_min` and `policy.local_threshold` in a fixed grid, and
-/// prints the setting [`eval::choose`] recommends for `targets`. Tune on a
+/// `policy.in_scope_min` and `policy.local_threshold` in a fixed grid, takes
+/// the setting [`eval::choose`] recommends for `targets`, refines each
+/// category's threshold from there, and prints the result. Tune on a
 /// development split, never on the test split.
 pub fn tune(
     pipeline: &Pipeline,
