@@ -732,24 +732,28 @@ def tune_defaults(exe, env):
     tuned.pop("grid", None)
     text = DEFAULTS.read_text(encoding="utf-8")
     import re
-    for table, key in TUNED_KEYS:
-        head, sep, rest = text.partition(f"\n[{table}]\n")
-        assert sep, f"no [{table}] table in {DEFAULTS}"
+
+    def table(text, name):
+        """(before, body, after) of the TOML table `[name]` in `text`."""
+        head, sep, rest = text.partition(f"\n[{name}]\n")
+        assert sep, f"no [{name}] table in {DEFAULTS}"
         body, nxt, tail = rest.partition("\n[")
-        body, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {tuned['chosen'][key]:.2f}", body, count=1)
-        assert n == 1, f"no {table}.{key} in {DEFAULTS}"
-        text = head + sep + body + nxt + tail
+        return head + sep, body, nxt + tail
+
+    chosen = tuned["chosen"]
+    for name, key in TUNED_KEYS:
+        head, body, tail = table(text, name)
+        body, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {chosen[key]:.2f}", body, count=1)
+        assert n == 1, f"no {name}.{key} in {DEFAULTS}"
+        text = head + body + tail
     # Per-category thresholds: the [policy.thresholds] table keeps its comments and gets one line for each
     # category whose threshold differs from local_threshold.
-    head, sep, rest = text.partition("\n[policy.thresholds]\n")
-    assert sep, f"no [policy.thresholds] table in {DEFAULTS}"
-    body, nxt, tail = rest.partition("\n[")
+    head, body, tail = table(text, "policy.thresholds")
     comments = [ln for ln in body.splitlines() if ln.startswith("#") and not ln.endswith("`slmd eval --tune`")]
-    chosen = tuned["chosen"]
     own = [f"# {cat}: tuned on dev by `slmd eval --tune`\n{cat} = {t:.2f}"
            for cat, t in zip(train.CATEGORY, chosen["category_thresholds"])
            if abs(t - chosen["local_threshold"]) > 1e-6]
-    text = head + sep + "\n".join(comments + own) + "\n" + nxt + tail
+    text = head + "\n".join(comments + own) + "\n" + tail
     DEFAULTS.write_text(text, encoding="utf-8")
     log("slmd eval --tune on dev: " + json.dumps(tuned))
     subprocess.run(["cargo", "build", "-q", "--bin", "slmd"], cwd=REPO, env=env, check=True)

@@ -397,6 +397,11 @@ impl TuneTargets {
             r.ece <= self.ece,
         )
     }
+
+    /// Whether `r` meets every target.
+    pub fn all_met(&self, r: &TuneRow) -> bool {
+        self.met(r) == (true, true, true)
+    }
 }
 
 /// The setting `slmd eval --tune` recommends, and whether it meets every
@@ -443,8 +448,7 @@ pub fn choose(rows: &[TuneRow], targets: &TuneTargets) -> Option<(usize, bool)> 
             })
     };
     let best = pool.into_iter().max_by(cmp)?;
-    let (a, c, e) = targets.met(&rows[best]);
-    Some((best, a && c && e))
+    Some((best, targets.all_met(&rows[best])))
 }
 
 #[cfg(test)]

@@ -193,13 +193,12 @@ pub fn tune(
             }
         }
     }
-    let tried = rows.len();
-    let (_, met) = eval::choose(std::slice::from_ref(&best), &targets).context("empty")?;
+    let met = targets.all_met(&best);
     let c = &best;
     if json {
         let out = serde_json::json!({
             "items": items.len(),
-            "settings_tried": tried,
+            "settings_tried": rows.len(),
             "targets": targets,
             "met": met,
             "chosen": c,
