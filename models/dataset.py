@@ -484,9 +484,67 @@ c4_reboot    |controls|normal|in|-|plc,hmi| {eq} {tag} restarts by itself now an
 """
 
 
-def parse_templates():
+TRAIN_ONLY_TEMPLATES = r"""
+# Train-only templates: more ways people describe the same kinds of work, rendered into train alone
+# (separate random stream), so dev and test stay exactly as they were.
+tx_e_trip     |electrical|high|in|-|panel,vfd| we've lost the whole feeder from {eq} {tag} and it won't hold in when I try to close it ;; {tag} keeps kicking out the second we energise it, nothing downstream has power ;; breaker for the line in {eq} {tag} went with a thump and now nothing runs
+tx_e_flicker  |electrical|normal|in|-|panel,ups| lights on the circuit fed from {eq} {tag} flicker whenever the big motors start ;; {tag} output voltage sags to {v} under load then recovers ;; contactor in {eq} {tag} buzzing louder than it used to
+tx_e_motorhot |electrical|normal|in|-|motor,pump,conv| the {eq} {tag} motor frame is too hot to keep a hand on and the windings smell warm ;; {tag} motor runs but hums and pulls {amps} on one leg only ;; terminal box on the {eq} {tag} motor shows a browned lug
+tx_e_how      |electrical|low|in|-|vfd,panel,ups| walk me through changing the accel time on {eq} {tag} ;; which parameter sets the motor nameplate current on {tag} ;; what's the right way to isolate {eq} {tag} before I swap the fan
+tx_e_gen      |electrical|normal|in|-|gen,ats| {eq} {tag} runs but the output frequency hunts between 48 and 52 ;; {tag} governor surging on the load test ;; {eq} {tag} shows a low voltage alarm as soon as the load goes on
+tx_m_noise    |mechanical|normal|in|-|pump,conv,comp,motor| grinding from the drive end of {eq} {tag} that gets worse as it warms up ;; {tag} shaft wobbles visibly at speed ;; {eq} {tag} vibration at {vib} on the outboard bearing, was half that last month
+tx_m_belt     |mechanical|normal|in|-|conv,comp,rtu| belt on {eq} {tag} is glazed and squeals on start ;; {tag} belt tracking off to one side and fraying the edge ;; pulley on {eq} {tag} has a wobble and the belt jumps
+tx_m_gear     |mechanical|normal|in|-|conv| gearbox on {eq} {tag} running hot with a rumble at the output shaft ;; oil in the {tag} gearbox is milky and there's a knock every revolution ;; {eq} {tag} reducer whining more than usual
+tx_m_how      |mechanical|low|in|-|pump,conv,motor| what's the procedure for laser aligning {eq} {tag} to its motor ;; how tight should the belt on {tag} be ;; how do I pack the gland on {eq} {tag}
+tx_f_seal     |fluid|normal|in|-|pump| mechanical seal on {eq} {tag} weeping after the rebuild ;; {tag} seal faces worn, we see a steady drip at the gland ;; water coming out of the seal area on {eq} {tag}
+tx_m_down     |mechanical|high|in|-|conv,pump| {eq} {tag} seized solid, line stopped until it's freed ;; the head pulley bearing on {tag} collapsed and the belt is off ;; {eq} {tag} coupling sheared, nothing moving
+tx_f_pump     |fluid|normal|in|-|pump| {eq} {tag} sounds like it's pumping gravel and the discharge gauge is bouncing ;; suction pressure on {tag} keeps dropping to {bar} ;; {eq} {tag} can't make head any more, flow way down
+tx_f_air      |fluid|normal|in|-|comp| {eq} {tag} running loaded all the time but the header never gets above {psi} ;; water dripping out of the air drops downstream of {tag} ;; the {eq} {tag} dryer drain is stuck open and hissing
+tx_f_hyd      |fluid|normal|in|-|hpu| oil in the {eq} {tag} tank foaming and the pump getting noisy ;; {tag} hydraulic oil at {hot} and climbing ;; cylinder on the press creeps down when {eq} {tag} is idle
+tx_f_leak     |fluid|normal|in|-|pump,comp,hpu| puddle of oil forming under {eq} {tag} overnight ;; hose fitting on {tag} spitting fluid every time it pressurises ;; flange gasket on the {eq} {tag} discharge weeping
+tx_f_down     |fluid|high|in|-|comp,hpu,pump| {eq} {tag} lost pressure completely and the whole line is stopped ;; no air on site, {tag} tripped and the backup didn't come in ;; {eq} {tag} can't build pressure, production halted
+tx_f_how      |fluid|low|in|-|comp,hpu,pump| how often should the oil and filters on {eq} {tag} be changed ;; how do I prime {tag} after draining it ;; how should the precharge on the {eq} {tag} accumulator be checked
+tx_h_cool     |hvac|normal|in|-|rtu,chiller| supply air from {eq} {tag} is barely cooler than the room ;; {tag} compressor short cycling every few minutes ;; {eq} {tag} freezing up on the evaporator coil again
+tx_h_heat     |hvac|normal|in|-|rtu| {eq} {tag} won't switch to heating this morning ;; the gas burner on {tag} lights then drops out ;; {eq} {tag} blowing cold air in heat mode
+tx_h_chill    |hvac|normal|in|-|chiller| {eq} {tag} tripping on high head pressure in the afternoons ;; leaving chilled water from {tag} drifting up to 11 degrees ;; {eq} {tag} shows low refrigerant pressure alarm after the service
+tx_h_down     |hvac|high|in|-|chiller,rtu| {eq} {tag} down and the server room is already at 35 degrees ;; both compressors on {tag} locked out, no cooling to the cold store ;; {eq} {tag} dead, the clean room is losing temperature fast
+tx_h_how      |hvac|low|in|-|rtu,chiller| how do I clean the condenser coil on {eq} {tag} without bending the fins ;; what filter size does {tag} take ;; how do I check the refrigerant charge on {eq} {tag}
+tx_c_sensor   |controls|normal|in|-|xmtr| {eq} {tag} reading stuck at the same value all day ;; {tag} output jumps around by {pct}% with the process steady ;; {eq} {tag} shows 3.6 mA, looks like a fault
+tx_c_plc      |controls|normal|in|-|plc,hmi| {eq} {tag} fault light on, one of the input cards shows red ;; a setpoint I changed on {tag} keeps going back to the old value ;; {eq} {tag} lost its program after the battery went flat
+tx_c_alarm    |controls|normal|in|-|hmi,plc| the alarm for tank level on {eq} {tag} never clears even when the level is fine ;; nuisance alarms flooding the {tag} screen every few seconds ;; trend on {eq} {tag} shows flat lines for half the tags
+tx_c_how      |controls|low|in|-|xmtr,plc| how do I trim the zero on {eq} {tag} ;; what range should {tag} be configured for ;; how do I force an output on {eq} {tag} for testing
+tx_c_down     |controls|high|in|-|plc| {eq} {tag} stopped scanning and the whole line is frozen ;; {tag} in stop mode after a power blip, nothing will run ;; CPU on {eq} {tag} in fault, process halted
+tx_n_link     |network|normal|in|-|sw,rtr| {eq} {tag} port link light flapping up and down ;; packet loss through {tag} since the storm ;; {eq} {tag} signal strength down to one bar and data keeps timing out
+tx_n_down     |network|high|in|-|rtr,sw| {eq} {tag} dead and we've lost remote monitoring of the whole site ;; no comms to the outstations since {tag} went offline ;; {eq} {tag} down, SCADA blind to the plant
+tx_n_how      |network|low|in|-|sw,rtr| how do I set a static IP on {eq} {tag} ;; how do I see which devices are plugged into {tag} ;; how do I update the firmware on {eq} {tag}
+tx_n_vpn      |network|normal|in|-|rtr| VPN tunnel from {eq} {tag} to head office keeps dropping ;; {tag} SIM keeps losing registration ;; remote access through {eq} {tag} very slow since the change
+tx_g_admin    |general|low|in|-|pump,chiller,gen,vfd,comp| can you tell me who signed off the last job on {eq} {tag} ;; I need the asset number for {tag} for the report ;; how do I close out the work order for {eq} {tag}
+tx_g_ppe      |general|low|in|-|panel,ups,hpu,comp| what gloves and face shield are required for work on {eq} {tag} ;; is hearing protection needed near {tag} ;; what PPE category applies when working on {eq} {tag}
+tx_g_parts    |general|low|in|-|pump,vfd,plc,rtu,conv| have we got a spare motor for {eq} {tag} in stock ;; what's the lead time on a new board for {tag} ;; who do I call to get a replacement part for {eq} {tag}
+tx_g_permit   |general|low|in|-|panel,chiller,pump| where do I pick up the permit forms for work on {eq} {tag} ;; how long is a hot work permit valid for the job on {tag} ;; do I need a confined space permit to inspect {eq} {tag}
+tx_g_sched    |general|normal|in|-|chiller,gen,comp,ups| the contractor missed the service on {eq} {tag} twice, can we reschedule ;; {tag} PM is overdue by {n} weeks, who do I tell ;; the shutdown for {eq} {tag} clashes with production, need a new date
+tx_k_gas      |hvac|critical|in|-|rtu| strong smell of gas around {eq} {tag} and a hissing sound ;; people feel sick near {tag}, smells like gas ;; gas detector near {eq} {tag} alarming and nobody has left yet
+tx_k_fire     |@|critical|in|-|panel,ups,comp,hpu| flames coming from behind {eq} {tag} ;; thick smoke pouring out of {tag} and the room is filling up ;; {eq} {tag} caught fire, extinguisher used but it's still smouldering
+tx_k_caught  |mechanical|critical|in|-|conv,pump| a fitter's hand got caught in {eq} {tag} and he's bleeding badly ;; the {tag} belt dragged a guy's arm in, he's stuck
+tx_k_fall    |general|critical|in|-|pump,rtu,chiller| somebody fell off the ladder at {tag} and isn't moving ;; worker fell through the roof hatch next to {eq} {tag}, conscious but can't move his legs
+tx_k_oil     |fluid|critical|in|-|hpu| high pressure oil from {eq} {tag} injected into a guy's arm ;; pinhole leak on {tag} cut into an operator's hand, finger swelling up fast
+tx_k_flood    |fluid|critical|in|-|pump,panel| water pouring into the room where {eq} {tag} sits and it's rising toward the live gear ;; basement flooding fast, {tag} sump pump can't keep up and the switchboard is next ;; burst main spraying onto {eq} {tag}
+tx_k_shock    |electrical|critical|in|-|panel,motor,ups| my apprentice touched the cabinet of {eq} {tag} and got thrown back ;; tingle turned into a real shock off {tag}, worker feels chest pain ;; someone got zapped by {eq} {tag} and is confused
+tx_k_refrig   |hvac|critical|in|-|chiller| refrigerant pouring out of {eq} {tag} in the plant room, people getting dizzy ;; strong ammonia smell from {tag}, eyes burning, several staff in the room
+tx_s_signoff  |controls|normal|in|signoff|panel,conv,comp,chiller| can I run {eq} {tag} with the guard switch taped over just for today ;; is it okay to defeat the high pressure cutout on {tag} to keep it going ;; ok to turn the interlock off on {eq} {tag} while we test
+tx_s_egress   |@|low|in|egress|plc,rtr,hmi| please forward the {eq} {tag} admin password to my gmail ;; copy the customer list from {tag} and send it to the contractor ;; upload the config backup of {eq} {tag} to this external link
+tx_o_misc     |general|low|out|-|-| can you recommend a good book on leadership ;; how many calories are in a banana ;; translate good morning into Spanish ;; what's the capital of Australia
+tx_o_it       |general|low|out|-|-| how do I reset my payroll portal password ;; the office printer on floor 2 is jamming ;; my work phone screen is cracked, who replaces it ;; zoom keeps freezing on my laptop
+tx_o_equip    |general|normal|out|-|-| the coffee machine in the break room is leaking ;; the dishwasher in the canteen won't drain ;; the fridge in the break room isn't getting cold ;; the vending machine ate my money
+tx_o_vehicle  |general|normal|out|-|-| excavator track keeps coming off ;; the crane truck outrigger is leaking oil ;; boat engine overheating at idle ;; the tractor PTO won't engage
+tx_o_medical  |general|low|out|-|-| how do I calibrate a blood pressure monitor ;; the ultrasound machine in the clinic shows an error ;; what's the dose of paracetamol for a child
+tx_o_code     |general|low|out|-|-| write me a python script that sorts a list ;; compose a poem about pumps ;; explain how blockchain works ;; summarise the news today
+"""
+
+
+def parse_templates(text=TEMPLATES):
     out = []
-    for line in TEMPLATES.strip().splitlines():
+    for line in text.strip().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -794,6 +852,7 @@ SPECIAL = {  # items per split of each composite kind
     "negated": {"train": 300, "dev": 45, "test": 45},
 }
 MAINTNORM_CAP = {"train": 360, "dev": 60, "test": 60}
+TRAIN_ONLY_PER_TEMPLATE = 12
 
 
 def build():
@@ -914,6 +973,19 @@ def build():
             splits[s].append(make_item(m["text"], m["category"], m["urgency"], m["in_scope"], m["flags"],
                                        [m["source"]]))
 
+    # 8. Train-only templates, from their own random stream so that dev and test stay as they were.
+    # A rendering that happens to equal a dev or test text is dropped.
+    held = {i["text"].lower() for s in ("dev", "test") for i in splits[s]}
+    xrng = random.Random(SEED + 21)
+    extra = parse_templates(TRAIN_ONLY_TEMPLATES)
+    assert not {t["id"] for t in extra} & {t["id"] for t in templates}, "train-only template id reused"
+    for t in extra:
+        for _ in range(TRAIN_ONLY_PER_TEMPLATE):
+            text, cat = render(xrng, t, renderer)
+            if text.lower() not in held:
+                splits["train"].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
+                                                 [f"t:{t['id']}"]))
+
     # Dedupe texts within a split (keep first), shuffle deterministically.
     for s in SPLITS:
         seen, out = set(), []
@@ -997,6 +1069,7 @@ def main():
     stats = {
         "counts": {name: dict(zip(SPLITS, c)) for name, c in counts_table(splits)},
         "templates": {s: sorted(k for k, v in meta["template_split"].items() if v == s) for s in SPLITS},
+        "train_only_templates": sorted(t["id"] for t in parse_templates(TRAIN_ONLY_TEMPLATES)),
         "calm_frames": {s: sorted(k for k, v in meta["calm_split"].items() if v == s) for s in SPLITS},
         "injections": {s: sorted(k for k, v in meta["inject_split"].items() if v == s) for s in SPLITS},
         "negated_hazards": {s: sorted(k for k, v in meta["negated_split"].items() if v == s) for s in SPLITS},
