@@ -237,11 +237,37 @@ fn eval_tune_proposes_a_safe_setting_that_plain_eval_reproduces() {
     let out = run_ok(slmd().arg("eval").arg(&file).args(["--tune", "--json"]));
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["items"], 6);
-    assert_eq!(r["settings_tried"], 390);
-    assert_eq!(r["grid"].as_array().unwrap().len(), 390);
+    assert_eq!(r["settings_tried"], 468);
+    assert_eq!(r["grid"].as_array().unwrap().len(), 468);
     let c = &r["chosen"];
     assert_eq!(c["critical_recall"], 1.0, "{c}");
     assert_eq!(c["out_of_scope_local"], 0, "{c}");
+    // Without --per-category, one threshold serves every category.
+    let thr = c["category_thresholds"].as_array().unwrap();
+    assert_eq!(thr.len(), 7);
+    assert!(thr.iter().all(|t| t == &c["local_threshold"]), "{c}");
+
+    // --per-category refines from the same grid choice and stays as safe.
+    let refined =
+        run_ok(
+            slmd()
+                .arg("eval")
+                .arg(&file)
+                .args(["--tune", "--json", "--per-category"]),
+        );
+    let rr: serde_json::Value = serde_json::from_str(&refined).unwrap();
+    let rc = &rr["chosen"];
+    assert_eq!(rc["critical_recall"], 1.0, "{rc}");
+    assert_eq!(rc["out_of_scope_local"], 0, "{rc}");
+    for key in ["retrieval_weight", "in_scope_min", "local_threshold"] {
+        assert_eq!(rc[key], c[key], "{key}: {rc} vs {c}");
+    }
+    assert!(
+        rc["local_coverage"].as_f64().unwrap() >= c["local_coverage"].as_f64().unwrap() - 1e-9
+            || rc["local_category_accuracy"].as_f64().unwrap()
+                >= c["local_category_accuracy"].as_f64().unwrap(),
+        "the refinement only keeps changes the tuner prefers: {rc} vs {c}"
+    );
 
     // The tuner scores every threshold from one pass; the daemon's own
     // pipeline, configured with the chosen setting, must agree with it.

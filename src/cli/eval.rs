@@ -59,7 +59,7 @@ pub fn run(pipeline: &Pipeline, file: &Path, json: bool, floor: f32) -> anyhow::
 
 /// Values tried for each setting by `--tune`.
 const TUNE_RETRIEVAL_WEIGHT: [f32; 6] = [0.0, 0.2, 0.35, 0.5, 0.65, 0.8];
-const TUNE_IN_SCOPE_MIN: [f32; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
+const TUNE_IN_SCOPE_MIN: [f32; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 /// `policy.local_threshold` from 0.30 to 0.90 in steps of 0.05.
 const TUNE_THRESHOLD_STEPS: usize = 13;
 
@@ -71,14 +71,15 @@ fn threshold_step(k: usize) -> f32 {
 /// `slmd eval --tune`: runs the model once per item, then the rest of the
 /// pipeline under every combination of `triage.retrieval_weight`,
 /// `policy.in_scope_min` and `policy.local_threshold` in a fixed grid, takes
-/// the setting [`eval::choose`] recommends for `targets`, refines each
-/// category's threshold from there, and prints the result. Tune on a
+/// the setting [`eval::choose`] recommends for `targets`, with `per_category`
+/// refines each category's threshold from there, and prints the result. Tune on a
 /// development split, never on the test split.
 pub fn tune(
     pipeline: &Pipeline,
     file: &Path,
     json: bool,
     targets: eval::TuneTargets,
+    per_category: bool,
 ) -> anyhow::Result<()> {
     for (name, v) in [
         ("accuracy", targets.accuracy),
@@ -165,30 +166,33 @@ pub fn tune(
     }
     let (chosen, _) = eval::choose(&rows, &targets).context("empty tuning grid")?;
 
-    // Then each category's own threshold (`[policy.thresholds]`), one at a
-    // time from the chosen setting, kept only where the choice strictly
-    // improves; two rounds.
+    // With `per_category`, then each category's own threshold
+    // (`[policy.thresholds]`), one at a time from the chosen setting, kept
+    // only where the choice strictly improves; two rounds.
     let mut best = rows[chosen].clone();
-    let open = open_pass(best.retrieval_weight, best.in_scope_min)?;
-    for _ in 0..2 {
-        for ci in 0..Category::ALL.len() {
-            for k in 0..TUNE_THRESHOLD_STEPS {
-                let mut thr = best.category_thresholds;
-                thr[ci] = threshold_step(k);
-                if thr == best.category_thresholds {
-                    continue;
-                }
-                let cand = score(
-                    &open,
-                    best.retrieval_weight,
-                    best.in_scope_min,
-                    best.local_threshold,
-                    thr,
-                );
-                // `choose` keeps the later of equals, so the candidate
-                // comes first and wins only when strictly better.
-                if eval::choose(&[cand.clone(), best.clone()], &targets).map(|x| x.0) == Some(0) {
-                    best = cand;
+    if per_category {
+        let open = open_pass(best.retrieval_weight, best.in_scope_min)?;
+        for _ in 0..2 {
+            for ci in 0..Category::ALL.len() {
+                for k in 0..TUNE_THRESHOLD_STEPS {
+                    let mut thr = best.category_thresholds;
+                    thr[ci] = threshold_step(k);
+                    if thr == best.category_thresholds {
+                        continue;
+                    }
+                    let cand = score(
+                        &open,
+                        best.retrieval_weight,
+                        best.in_scope_min,
+                        best.local_threshold,
+                        thr,
+                    );
+                    // `choose` keeps the later of equals, so the candidate
+                    // comes first and wins only when strictly better.
+                    if eval::choose(&[cand.clone(), best.clone()], &targets).map(|x| x.0) == Some(0)
+                    {
+                        best = cand;
+                    }
                 }
             }
         }
