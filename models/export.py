@@ -663,8 +663,10 @@ def daemon_eval():
          f"answers, {pc(tuned['targets']['coverage'])} local coverage, ECE {tuned['targets']['ece']:.2f}; "
          f"{tuned['settings_tried']} settings tried; chosen: retrieval_weight "
          f"{tuned['chosen']['retrieval_weight']:.2f}, in_scope_min {tuned['chosen']['in_scope_min']:.2f}, "
-         f"local_threshold {tuned['chosen']['local_threshold']:.2f}, per category "
-         + ", ".join(f"{c} {t:.2f}" for c, t in zip(train.CATEGORY, tuned['chosen']['category_thresholds']))
+         f"local_threshold {tuned['chosen']['local_threshold']:.2f}"
+         + (", the same for every category" if len(set(tuned['chosen']['category_thresholds'])) == 1 else
+            ", per category " + ", ".join(f"{c} {t:.2f}"
+                                          for c, t in zip(train.CATEGORY, tuned['chosen']['category_thresholds'])))
          + "; target "
          f"{'all met on dev' if tuned['met'] else 'not all met on dev'}), "
          "written into `src/config/default.toml`; test was run once with them. Written by `models/export.py` "
@@ -719,6 +721,12 @@ def daemon_eval():
 
 
 DEFAULTS = REPO / "src" / "config" / "default.toml"
+# The tuner's accuracy target on dev. Dev's own figures flatter the setting chosen on it: in
+# `models/tune_cv.py` (dev halved by template, tuned on one half, scored on the other) local answers
+# tuned to 92 % on one half were 88.7 % right on the other (89.8 % with one threshold for all
+# categories); tuned to 94 % with one threshold, 91.9 % right at 73.8 % coverage, the best balance of
+# the settings tried (92, 94, 96 %, with and without per-category thresholds).
+TUNE_TARGET_ACCURACY = 0.94
 TUNED_KEYS = [("triage", "retrieval_weight"), ("policy", "in_scope_min"), ("policy", "local_threshold")]
 
 
@@ -726,7 +734,8 @@ def tune_defaults(exe, env):
     """Runs `slmd eval --tune` on dev, writes the chosen settings into the daemon's embedded defaults and
     rebuilds the binary so the evaluations that follow run with them. Returns the tuner's JSON (without
     the grid)."""
-    out = subprocess.run([str(exe), "eval", "--tune", "--json", str(train.DATA / "dev.jsonl")], cwd=REPO, env=env,
+    out = subprocess.run([str(exe), "eval", "--tune", "--json", "--target-accuracy", str(TUNE_TARGET_ACCURACY),
+                          str(train.DATA / "dev.jsonl")], cwd=REPO, env=env,
                          check=True, capture_output=True, text=True).stdout
     tuned = json.loads(out)
     tuned.pop("grid", None)
