@@ -998,6 +998,7 @@ def build():
         splits[s] = out
     check(splits)
     return splits, {"abbreviations": abbrev, "template_split": tsplit, "templates": templates,
+                    "train_only_templates": sorted(t["id"] for t in extra),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
 
 
@@ -1069,7 +1070,7 @@ def main():
     stats = {
         "counts": {name: dict(zip(SPLITS, c)) for name, c in counts_table(splits)},
         "templates": {s: sorted(k for k, v in meta["template_split"].items() if v == s) for s in SPLITS},
-        "train_only_templates": sorted(t["id"] for t in parse_templates(TRAIN_ONLY_TEMPLATES)),
+        "train_only_templates": meta["train_only_templates"],
         "calm_frames": {s: sorted(k for k, v in meta["calm_split"].items() if v == s) for s in SPLITS},
         "injections": {s: sorted(k for k, v in meta["inject_split"].items() if v == s) for s in SPLITS},
         "negated_hazards": {s: sorted(k for k, v in meta["negated_split"].items() if v == s) for s in SPLITS},
