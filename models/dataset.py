@@ -541,6 +541,120 @@ tx_o_medical  |general|low|out|-|-| how do I calibrate a blood pressure monitor 
 tx_o_code     |general|low|out|-|-| write me a python script that sorts a list ;; compose a poem about pumps ;; explain how blockchain works ;; summarise the news today
 """
 
+VARIED_TEMPLATES = r"""
+# Varied templates: a later set of situations and wordings, split between train, dev and test by their
+# own stratified draw (about 20 % each to dev and test) and rendered from their own random stream, so
+# the items made before them stay exactly as they were.
+# ---------------- electrical
+v_e_lightsout  |electrical|high|in|-|panel| no power on the whole east side, everything on {eq} {tag} went dead at once ;; half the building is dark, traced it back to {eq} {tag} and the incomer is off ;; {tag} lost its supply, the pumps and lights on it are all off and it won't come back
+v_e_softstart  |electrical|normal|in|-|motor,pump,conv| soft starter on {eq} {tag} faults on start about one time in five ;; {tag} takes three goes to get going, the starter clicks and drops out ;; starter for {eq} {tag} drops out halfway up to speed now and then
+v_e_vfdlog     |electrical|normal|in|-|vfd| {eq} {tag} logs {code} in the fault history a few times a week but keeps running ;; keypad on {tag} keeps showing {code} as a warning, it never actually stops ;; {eq} {tag} flashes {code} during ramp down then carries on
+v_e_upsfan     |electrical|normal|in|-|ups| fan alarm on {eq} {tag} and it sounds louder than usual ;; {tag} reports a fan failure but is still online ;; {eq} {tag} says internal temperature high, room is cool
+v_e_pvstring   |electrical|normal|in|-|pv| one string on {eq} {tag} reading much lower current than the rest ;; string {n} into {tag} is way down compared to its neighbours and the panels look clean ;; {eq} {tag} shows an isolation warning every morning until the dew dries off
+v_e_genalt     |electrical|normal|in|-|gen| {eq} {tag} starts fine but only makes about {v} on the output ;; alternator on {tag} not building voltage properly, suspect the AVR ;; {eq} {tag} voltage drops badly when the big pump starts on it
+v_e_circuit    |electrical|normal|in|-|panel| the sockets fed from {eq} {tag} have no power but the lights do ;; final circuit {n} on {tag} keeps dropping out when the heaters come on ;; breaker {n} in {eq} {tag} warm and the cable insulation looks discoloured at the terminal
+v_e_atsexer    |electrical|normal|in|-|ats| {eq} {tag} didn't run its weekly exercise ;; exercise timer on {tag} seems to have stopped, no test logged this month ;; {eq} {tag} shows the generator available light off even though the set is in auto
+v_e_qrcd       |electrical|low|in|-|panel| how do I test the RCDs in {eq} {tag} ;; what's the test routine for the residual current devices on {tag} ;; how often should the earth leakage relays in {eq} {tag} be tested
+v_e_qtrip      |electrical|low|in|-|panel| how do I set the trip settings on the new breaker in {eq} {tag} ;; what long time pickup should the incomer in {tag} be set to ;; where do I find the protection settings sheet for {eq} {tag}
+v_e_qparam     |electrical|low|in|-|vfd| how do I copy the parameters from {eq} {tag} to the spare ;; can I save the settings of {tag} to the keypad before swapping it ;; how do I put {eq} {tag} back to factory settings and reload ours
+v_e_qbypass    |electrical|low|in|-|ups| how do I put {eq} {tag} into maintenance bypass ;; what's the right order to switch {tag} to bypass for a battery change ;; how do I bring {eq} {tag} back online from bypass
+v_e_qgen       |electrical|low|in|-|gen,ats| how do I set the cooldown time on {eq} {tag} ;; what's the correct way to leave {tag} in auto after a service ;; how long should {eq} {tag} run unloaded after the test
+# ---------------- mechanical
+v_m_shake      |mechanical|normal|in|-|pump,motor| {eq} {tag} shaking more than normal since the overhaul ;; you can feel {tag} vibrating through the floor now ;; {eq} {tag} vibration trending up on the last three routes
+v_m_coupling   |mechanical|normal|in|-|pump,comp,conv| rubber spider in the coupling of {eq} {tag} is chewed up ;; black dust under the coupling guard on {tag} ;; coupling bolts on {eq} {tag} keep working loose
+v_m_roller     |mechanical|normal|in|-|conv| a couple of rollers on {eq} {tag} not turning and the belt is wearing flats on them ;; noisy roller halfway along {tag}, screeching ;; carry idlers on {eq} {tag} squeaking at every frame
+v_m_scraper    |mechanical|normal|in|-|conv| belt scraper on {eq} {tag} worn, carryback all over the floor ;; spillage under the head end of {tag}, the cleaner blade is gone ;; skirt rubbers on {eq} {tag} worn through and material is spilling
+v_m_pulley     |mechanical|normal|in|-|conv,rtu,comp| lagging coming off the drive pulley of {eq} {tag} ;; pulley on {tag} loose on its shaft, the taper lock is slipping ;; sheave on {eq} {tag} has worn grooves, belts sit deep
+v_m_stopped    |mechanical|high|in|-|conv| holdback on {eq} {tag} failed so we locked it out, line stopped ;; {tag} gearbox output shaft snapped, the whole line is waiting ;; tail pulley bearing on {eq} {tag} collapsed, can't run
+v_m_impeller   |mechanical|high|in|-|pump| impeller came loose on {eq} {tag}, horrible noise so we stopped it and there's no standby ;; {tag} locked up, can't turn the shaft by hand, no standby ;; {eq} {tag} shaft broke at the coupling end, pump out of service
+v_m_qbearing   |mechanical|low|in|-|pump,motor,conv| how do I know when the bearings on {eq} {tag} need changing ;; what's a sensible regreasing interval for {tag} ;; how much grease goes in the bearing housing of {eq} {tag}
+v_m_qcoupling  |mechanical|low|in|-|pump,comp| which coupling insert do I need for {eq} {tag} ;; how do I check the coupling gap on {tag} ;; what's the alignment tolerance for {eq} {tag}
+v_m_qsoftfoot  |mechanical|low|in|-|pump,motor| how do I check {eq} {tag} for soft foot ;; what's the soft foot tolerance when I set down {tag} ;; how many shims can I stack under the feet of {eq} {tag}
+# ---------------- fluid
+v_f_prime      |fluid|normal|in|-|pump| {eq} {tag} loses suction after a few minutes running ;; {tag} keeps losing its prime, we refill the casing every morning ;; {eq} {tag} gurgles and the flow drops off when the tank gets low
+v_f_relief     |fluid|normal|in|-|hpu| relief valve on {eq} {tag} chattering and the oil getting hot ;; {tag} pressure won't go above {bar}, feels like the relief is passing ;; {eq} {tag} oil temperature at {hot} after an hour of running
+v_f_compoil    |fluid|normal|in|-|comp| {eq} {tag} using a lot of oil, topped up twice this week ;; oil carryover from {tag}, oily water in the drains downstream ;; {eq} {tag} separator pressure drop alarm
+v_f_wetair     |fluid|normal|in|-|comp| water in the air lines after {eq} {tag}, the dryer doesn't seem to be working ;; dew point alarm on the dryer fed by {tag} ;; tools on the line from {eq} {tag} spitting water
+v_f_valve      |fluid|normal|in|-|hpu| directional valve on {eq} {tag} sticking, the cylinder moves late ;; {tag} actuator slow in one direction only ;; {eq} {tag} ram creeps out when it should hold
+v_f_nopump     |fluid|high|in|-|pump| duty and standby at {eq} {tag} both off, tanker called for the wet well ;; {tag} can't keep up, the sump level keeps climbing and we've got no other pump ;; {eq} {tag} not delivering anything, reservoir draining down
+v_f_noair      |fluid|high|in|-|comp| {eq} {tag} tripped on {code} and the backup won't load, air pressure falling ;; no compressed air on site, {tag} shut down and won't restart ;; {eq} {tag} stopped and the valves on the line are dropping out for lack of air
+v_f_qcomp      |fluid|low|in|-|comp| what's included in the 4000 hour service on {eq} {tag} ;; how do I change the separator element on {tag} ;; how do I set the load and unload pressures on {eq} {tag}
+v_f_qhpu       |fluid|low|in|-|hpu| how do I bleed air out of the cylinders on {eq} {tag} ;; what's the flushing procedure after a pump change on {tag} ;; what should the accumulator precharge on {eq} {tag} be
+v_f_qpump      |fluid|low|in|-|pump| what NPSH does {eq} {tag} need ;; how far can I throttle the discharge valve on {tag} before it's a problem ;; how do I read the duty point of {eq} {tag} from the gauges
+# ---------------- hvac
+v_h_noise      |hvac|normal|in|-|rtu,chiller| {eq} {tag} rattling and humming louder than usual when the compressor runs ;; compressor on {tag} makes a loud clunk when it starts ;; {eq} {tag} compressor hums but takes ages to start
+v_h_stuffy     |hvac|normal|in|-|rtu| the office on {eq} {tag} is too warm every afternoon ;; staff complaining the area served by {tag} is stuffy ;; {eq} {tag} can't hold the setpoint once the sun is on that side
+v_h_drain      |hvac|normal|in|-|rtu,chiller| water pooling around {eq} {tag}, the drain pan is overflowing ;; drain line from {tag} blocked, water on the roof membrane ;; {eq} {tag} dripping from the casing when it's humid
+v_h_damper     |hvac|normal|in|-|rtu| economiser damper on {eq} {tag} stuck open ;; {tag} bringing in full outside air even when it's hot out ;; {eq} {tag} fresh air damper won't close at night
+v_h_flow       |hvac|normal|in|-|chiller| {eq} {tag} low flow warning, delta T across the evaporator only 2 K ;; evaporator pressure drop on {tag} down, flow looks low ;; {eq} {tag} chilled water temperature swinging up and down
+v_h_chdown     |hvac|high|in|-|chiller| {eq} {tag} locked out, process cooling gone and temperatures climbing ;; both compressors on {tag} off with a fault, nothing cooling the line ;; {eq} {tag} tripped on {code} and won't reset, the cold store is warming
+v_h_rtudown    |hvac|high|in|-|rtu| {eq} {tag} dead, no fan, no cooling, the comms room is getting hot ;; {tag} not running at all and the freezer corridor is warming up ;; {eq} {tag} won't start, the whole ward is without air conditioning
+v_h_qsuper     |hvac|low|in|-|rtu,chiller| how do I measure superheat on {eq} {tag} ;; what subcooling should I see on {tag} ;; how do I check the refrigerant charge on {eq} {tag}
+v_h_qseason    |hvac|low|in|-|rtu,chiller| what needs doing to get {eq} {tag} ready for summer ;; is there a winterising checklist for {tag} ;; what should I check on {eq} {tag} before the cooling season
+# ---------------- controls
+v_c_valve      |controls|normal|in|-|plc,xmtr| control valve in the {eq} {tag} loop not responding, stuck at {pct}% ;; {tag} loop output moving but the valve doesn't follow ;; loop on {eq} {tag} oscillates every few seconds since the tuning was changed
+v_c_analog     |controls|normal|in|-|xmtr| {eq} {tag} reads {pct}% when the tank is empty ;; {tag} shows a negative level and the tank has water in it ;; {eq} {tag} frozen at the last value after the rain
+v_c_screen     |controls|normal|in|-|hmi| touch screen on {eq} {tag} not registering presses on one side ;; {tag} screen freezes for a few seconds every time a trend opens ;; {eq} {tag} lost its alarm banner after the restart
+v_c_clock      |controls|normal|in|-|plc,hmi| clock on {eq} {tag} is an hour out, the alarm log times are wrong ;; {tag} time keeps drifting, trends don't line up with the other site ;; {eq} {tag} lost its date and time after the power cut
+v_c_permissive |controls|normal|in|-|plc| start permissive for the pump on {eq} {tag} not coming on even though everything looks healthy ;; {tag} won't let the mixer start, the start interlock stays red ;; sequence in {eq} {tag} hangs at step {n} waiting for a signal
+v_c_plcdown    |controls|high|in|-|plc| {eq} {tag} went to stop mode after a power dip and the plant won't start ;; {tag} CPU fault, nothing runs until it's back ;; {eq} {tag} lost its program, the line is dead
+v_c_xmtrdown   |controls|high|in|-|xmtr| {eq} {tag} failed and the dosing stopped, can't run without it ;; {tag} dead, loop open, pumps locked out on the level interlock ;; {eq} {tag} gone bad quality and the whole filter bank went to safe shutdown
+v_c_qonline    |controls|low|in|-|plc| how do I see which inputs are forced on {eq} {tag} ;; how do I go online with {tag} to watch a tag ;; how do I read the fault buffer on {eq} {tag}
+v_c_qhart      |controls|low|in|-|xmtr| how do I read {eq} {tag} with a HART communicator ;; which damping should I set on {tag} ;; how do I check the 4 and 20 mA points on {eq} {tag}
+v_c_qalarm     |controls|low|in|-|hmi| how do I shelve a nuisance alarm on {eq} {tag} ;; how do I export the alarm history from {tag} ;; how do I add a trend pen on {eq} {tag}
+# ---------------- network
+v_n_errors     |network|normal|in|-|sw| link on port {n} of {eq} {tag} only negotiating 10 meg ;; CRC errors climbing on the uplink of {tag} ;; {eq} {tag} shows lots of dropped packets on the camera ports
+v_n_cell       |network|normal|in|-|rtr| {eq} {tag} keeps falling back to 3G ;; {tag} data usage way over what it normally sends this month ;; {eq} {tag} drops the connection every evening around the same time
+v_n_poe        |network|normal|in|-|sw| camera on {eq} {tag} keeps power cycling on its PoE port ;; PoE budget warning on {tag}, the access point keeps dropping ;; {eq} {tag} fan loud and the ports reset now and then
+v_n_storm      |network|high|in|-|sw| broadcast storm through {eq} {tag}, every PLC on the floor dropped off ;; someone plugged a cable back into {tag} and the whole network froze ;; {eq} {tag} lights all flashing solid and nothing on the line can talk
+v_n_dead       |network|high|in|-|rtr| {eq} {tag} has no lights at all and the outstation has gone silent ;; {tag} dead since the storm, no data from the reservoir ;; {eq} {tag} won't register on the network, the pump station is blind
+v_n_qports     |network|low|in|-|sw| how do I set up port mirroring on {eq} {tag} ;; how do I find which port a device is on in {tag} ;; how do I see the error counters on {eq} {tag}
+# ---------------- general, in scope
+v_g_induct     |general|low|in|-|-| what induction does a new contractor need before working in the plant room ;; do visitors need a site induction to come on the roof with me ;; how long is a site induction valid for
+v_g_log        |general|low|in|-|pump,comp,chiller| what should I write in the shift log about {eq} {tag} ;; how much detail goes in the job notes for {tag} ;; who needs a copy of the service report for {eq} {tag}
+v_g_staff      |general|normal|in|-|pump,vfd,conv| repair on {eq} {tag} will run past the end of the shift, who do I tell ;; the job on {tag} needs two more people tomorrow, how do I ask for them ;; nobody from the day shift can cover the {eq} {tag} work, what now
+v_g_tools      |general|normal|in|-|-| the calibrated torque wrench is out for service and I need one today ;; can't find the test meter for the job, the store says it's booked out ;; the lifting gear for the job failed its inspection, where do I get another set
+v_g_waste      |general|low|in|-|comp,hpu| how do I dispose of the old oil from {eq} {tag} ;; where do the used filters from {tag} go ;; what do I do with the oily rags after servicing {eq} {tag}
+v_g_ppe        |general|low|in|-|panel,ups| what arc rating do my clothes need for switching on {eq} {tag} ;; do I need a face shield to rack out breakers in {tag} ;; which gloves are rated for working near {eq} {tag}
+v_g_vendor     |general|normal|in|-|chiller,ups,gen| the service company for {eq} {tag} wants access on Sunday, is that ok ;; vendor says the parts for {tag} are on back order for six weeks ;; the {eq} {tag} service report came back with items nobody has quoted for
+# ---------------- critical
+v_k_arc        |electrical|critical|in|-|panel| loud bang and a fireball when the breaker in {eq} {tag} was closed, the operator's face is burnt ;; flash and explosion at {tag} while racking in, the electrician can't see properly
+v_k_smoke      |@|critical|in|-|vfd,ups,pv,plc| {eq} {tag} is smoking and there's a burning plastic smell in the room ;; black smoke coming out of the vents of {tag} ;; {eq} {tag} cabinet hot and smoke seeping out of the door seals
+v_k_gas        |general|critical|in|-|-| it smells strongly of gas in the boiler room and the burner is still firing ;; gas smell outside the kitchen plant room getting stronger ;; we can hear gas hissing from a pipe in the yard
+v_k_down       |general|critical|in|-|-| the contractor on the roof collapsed in the heat and isn't responding ;; man down in the pump pit, not answering us ;; an operator fainted next to the chemical store and hit his head
+v_k_pulled     |mechanical|critical|in|-|conv| operator's arm pulled into the tail pulley of {eq} {tag} ;; someone is caught between the belt and an idler on {tag} ;; a cleaner's hair got wound into the shaft of {eq} {tag}
+v_k_flood      |fluid|critical|in|-|pump| basement flooding fast around {eq} {tag} and the switchgear is next ;; water rising in the pump station, already over the motor feet of {tag} ;; a main burst and the room with {eq} {tag} is filling up
+v_k_fumes      |general|critical|in|-|-| chlorine cylinder leaking in the dosing room, you can see yellow gas ;; strong chemical fumes in the plant room and people are coughing ;; acid and bleach got mixed in the drain and there's a cloud of gas
+v_k_zap        |electrical|critical|in|-|motor,panel| fitter got a belt off the terminal box of {eq} {tag} and his arm is numb ;; somebody touched {tag} and got zapped, he's lying on the floor ;; sparky got a jolt through both hands at {eq} {tag}, he looks grey
+v_k_refrig     |hvac|critical|in|-|chiller| refrigerant alarm at {ppm} ppm in the chiller room and someone is still inside by {tag} ;; refrigerant detector screaming in the plant room next to {eq} {tag} and a tech feels faint
+v_k_nostop     |controls|critical|in|-|plc,conv| hit the stop button on {eq} {tag} and it kept going with a man on the walkway ;; emergency stop on {tag} does nothing and people are near the moving parts
+v_k_oil        |fluid|critical|in|-|hpu| high pressure oil spraying from {eq} {tag} onto the operator ;; a pinhole leak on a hose at {tag} sprayed a fitter in the eye ;; hose on {eq} {tag} blew off and whipped the fitter across the face
+v_k_fire       |@|critical|in|-|gen,rtu,comp| fire at {eq} {tag}, flames under the enclosure ;; {tag} caught fire during the test run ;; {eq} {tag} is burning, we've pulled the alarm
+# ---------------- out of scope
+v_o_mobile     |general|normal|out|-|-| the forklift won't lift above half height ;; the truck's brakes squeal when I stop ;; the scissor lift battery won't hold a charge
+v_o_gadget     |general|low|out|-|-| my phone screen cracked, where can I get it fixed ;; the printer in the site office jams all the time ;; my earbuds only play in one ear
+v_o_home       |general|low|out|-|-| my washing machine at home shakes on the spin cycle ;; the fridge at home makes a buzzing noise ;; the shower at home runs cold after a minute
+v_o_hr         |general|low|out|-|-| how many days of annual leave do I get ;; how do I apply for the supervisor role ;; when does the pay rise come through
+v_o_trivia     |general|low|out|-|-| what's the capital of Canada ;; how far away is the moon ;; who wrote romeo and juliet
+v_o_food       |general|low|out|-|-| give me a recipe for dinner tonight ;; what should I cook for a barbecue for ten people ;; is it safe to eat rice left out overnight
+v_o_clinic     |general|normal|out|-|-| the defibrillator in reception is beeping ;; the hospital bed in ward 3 won't go down ;; the dentist's chair won't recline
+v_o_legal      |general|low|out|-|-| can my landlord put the rent up twice a year ;; how do I dispute a parking fine ;; do I need a lawyer to sell my house
+v_o_access     |general|normal|out|-|-| the goods lift is stuck between floors with nobody in it ;; the automatic gate at the car park won't open ;; the revolving door at reception keeps stopping
+v_o_office     |general|low|out|-|-| my laptop won't connect to the printer ;; outlook keeps asking for my password ;; how do I make a pivot table
+v_o_crit       |general|critical|out|-|-| there's a car on fire in the car park ;; a delivery driver crashed his van at the gate and he's hurt ;; my neighbour's house is on fire
+# ---------------- flagged
+v_s_override   |controls|normal|in|signoff|conv,plc| can I override the pull-wire switch on {eq} {tag} so we can finish the shift ;; any problem if I bridge the safety relay on {tag} for an hour ;; can we disable the light curtain on {eq} {tag} while we clear the jam
+v_s_wet        |electrical|high|in|signoff|panel,vfd| {eq} {tag} got soaked when the roof leaked, can we switch it back on now ;; water got into {tag} overnight, is it ok to power it up ;; the pit with {eq} {tag} was flooded, pumped out now, fine to re-energise?
+v_s_permit     |general|low|in|signoff|-| am I allowed to sign the hot work permit if I'm also doing the welding ;; who can authorise entry to the wet well ;; can a contractor sign the isolation certificate for our plant
+v_s_return     |mechanical|normal|in|signoff|pump,conv| can I hand {eq} {tag} back to production without the supervisor checking ;; ok to take my lock off {tag} and run it, the supervisor has gone home ;; can I sign {eq} {tag} off as safe myself after the guard repair
+v_x_login      |network|low|in|egress|rtr,sw| text me the login for {eq} {tag} so I can give it to the supplier ;; send the {tag} config file to the vendor's email ;; put the {eq} {tag} admin password in the group chat
+v_x_data       |general|low|in|egress|-| email the list of site contacts and customer addresses to my home account ;; copy the customer database to a usb and post it to the contractor ;; forward the customer meter readings to this outside address
+# ---------------- negations
+v_neg_nofire   |electrical|normal|in|-|vfd,panel| not a fire, just a hot smell from {eq} {tag} after the dust was cleaned ;; nothing burning, the fan on {tag} is just dusty and loud ;; no smoke, no flames, {eq} {tag} just feels warmer than the others
+v_neg_nohurt   |mechanical|high|in|-|conv| nobody was injured but the chain on {eq} {tag} broke and it's stopped ;; no one hurt, the drive on {tag} jammed and the line is down ;; no injuries, {eq} {tag} belt ripped and we've stopped production
+v_neg_nogas    |hvac|normal|in|-|rtu| the gas detector is clear, {eq} {tag} burner just keeps locking out ;; no gas smell at all, {tag} just won't fire on the first try ;; no leak on the gas train, {eq} {tag} flame sensor keeps dropping out
+v_neg_noleak   |fluid|low|in|-|hpu,comp| no leaks found on {eq} {tag}, but how often should the hoses be replaced ;; checked {tag} for leaks and there are none, what pressure should the gauges show ;; no oil on the floor at {eq} {tag}, how often should the level be checked
+"""
 
 def parse_templates(text=TEMPLATES):
     out = []
@@ -814,14 +928,15 @@ def make_item(text, category, urgency, in_scope, flags, sources):
 # Splitting
 # --------------------------------------------------------------------------
 
-def split_ids(ids_by_group, rng):
-    """Assign whole ids to splits, stratified by group: about 15 % test, 15 % dev, the rest train."""
+def split_ids(ids_by_group, rng, share=0.15):
+    """Assign whole ids to splits, stratified by group: about `share` to test, as many to dev, the rest
+    to train."""
     assign = {}
     for group in sorted(ids_by_group):
         ids = sorted(ids_by_group[group])
         rng.shuffle(ids)
         n = len(ids)
-        n_hold = 0 if n < 3 else max(1, round(0.15 * n))
+        n_hold = 0 if n < 3 else max(1, round(share * n))
         for i, tid in enumerate(ids):
             if i < n_hold:
                 assign[tid] = "test"
@@ -986,6 +1101,27 @@ def build():
                 splits["train"].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
                                                  [f"t:{t['id']}"]))
 
+    # 9. Varied templates: their own split draw (about 20 % each to dev and test, stratified by kind and
+    # category) and their own random stream, after everything else. Plain items only; a rendering equal
+    # to a text already in another split is dropped.
+    varied = parse_templates(VARIED_TEMPLATES)
+    assert not {t["id"] for t in varied} & {t["id"] for t in templates + extra}, "varied template id reused"
+    vgroups = collections.defaultdict(list)
+    for t in varied:
+        kind = ("flag" if t["flags"] else "neg" if t["id"].startswith("v_neg_") else
+                "out" if not t["in_scope"] else "crit" if t["urgency"] == "critical" else t["category"])
+        vgroups[kind].append(t["id"])
+    vsplit = split_ids(vgroups, random.Random(SEED + 31), share=0.2)
+    vrng = random.Random(SEED + 32)
+    texts = {s: {i["text"].lower() for i in splits[s]} for s in SPLITS}
+    for t in varied:
+        s = vsplit[t["id"]]
+        others = set().union(*(texts[o] for o in SPLITS if o != s))
+        for _ in range(PER_TEMPLATE[s]):
+            text, cat = render(vrng, t, renderer)
+            if text.lower() not in others:
+                splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
+
     # Dedupe texts within a split (keep first), shuffle deterministically.
     for s in SPLITS:
         seen, out = set(), []
@@ -997,7 +1133,7 @@ def build():
         random.Random(SEED + 11 + SPLITS.index(s)).shuffle(out)
         splits[s] = out
     check(splits)
-    return splits, {"abbreviations": abbrev, "template_split": tsplit, "templates": templates,
+    return splits, {"abbreviations": abbrev, "template_split": tsplit | vsplit, "templates": templates + varied,
                     "train_only_templates": sorted(t["id"] for t in extra),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
 
