@@ -349,18 +349,28 @@ pub struct TuneRow {
     pub local_category_accuracy: f64,
     pub local_coverage: f64,
     pub out_of_scope_local: usize,
+    /// Out-of-scope items answered locally with every threshold one step
+    /// ([`OOS_MARGIN`]) lower: a setting that keeps them out only by a hair
+    /// is not trusted to keep them out on other data.
+    pub out_of_scope_margin: usize,
     pub task_success: f64,
     pub ece: f64,
 }
 
+/// How far under the chosen thresholds `slmd eval --tune` still wants no
+/// out-of-scope item answered locally.
+pub const OOS_MARGIN: f32 = 0.05;
+
 impl TuneRow {
-    /// The row for one setting from its report.
+    /// The row for one setting from its report, and the count of
+    /// out-of-scope items answered locally at thresholds [`OOS_MARGIN`] lower.
     pub fn from_report(
         retrieval_weight: f32,
         in_scope_min: f32,
         local_threshold: f32,
         category_thresholds: [f32; 7],
         r: &Report,
+        out_of_scope_margin: usize,
     ) -> Self {
         TuneRow {
             retrieval_weight,
@@ -371,6 +381,7 @@ impl TuneRow {
             local_category_accuracy: r.local_category_accuracy,
             local_coverage: r.local_coverage,
             out_of_scope_local: r.out_of_scope_local,
+            out_of_scope_margin,
             task_success: r.task_success,
             ece: r.ece,
         }
@@ -406,8 +417,9 @@ impl TuneTargets {
 
 /// The setting `slmd eval --tune` recommends, and whether it meets every
 /// target. Only settings with the best critical recall of all and no
-/// out-of-scope item answered locally are considered (all of them if there
-/// is none). Among those, it prefers one that reaches the accuracy target,
+/// out-of-scope item answered locally, even with the thresholds
+/// [`OOS_MARGIN`] lower, are considered; failing any, those with none
+/// answered at the thresholds themselves; failing that, all. Among those, it prefers one that reaches the accuracy target,
 /// then one that meets more of the other two targets, then the widest local
 /// coverage and the best task success. When none reaches the accuracy
 /// target, it takes the most accurate local answers, so the device errs
@@ -418,14 +430,20 @@ pub fn choose(rows: &[TuneRow], targets: &TuneTargets) -> Option<(usize, bool)> 
         .iter()
         .map(|r| r.critical_recall)
         .fold(f64::NAN, f64::max);
-    let safe: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].critical_recall >= best_recall && rows[i].out_of_scope_local == 0)
-        .collect();
-    let pool = if safe.is_empty() {
-        (0..rows.len()).collect()
-    } else {
-        safe
+    let safe = |margin: bool| -> Vec<usize> {
+        (0..rows.len())
+            .filter(|&i| {
+                let r = &rows[i];
+                r.critical_recall >= best_recall
+                    && r.out_of_scope_local == 0
+                    && (!margin || r.out_of_scope_margin == 0)
+            })
+            .collect()
     };
+    let pool = [safe(true), safe(false), (0..rows.len()).collect()]
+        .into_iter()
+        .find(|p| !p.is_empty())
+        .unwrap_or_default();
     let cmp = |a: &usize, b: &usize| -> Ordering {
         let (ra, rb) = (&rows[*a], &rows[*b]);
         let (aa, ac, ae) = targets.met(ra);
@@ -465,6 +483,7 @@ mod tests {
             local_category_accuracy: acc,
             local_coverage: cov,
             out_of_scope_local: oos,
+            out_of_scope_margin: oos,
             task_success: 0.8,
             ece: 0.05,
         }
@@ -497,6 +516,22 @@ mod tests {
         };
         assert_eq!(choose(&rows, &strict), Some((4, false)));
         assert_eq!(choose(&[], &t), None);
+    }
+
+    #[test]
+    fn tuning_passes_over_a_setting_that_keeps_out_of_scope_items_out_by_a_hair() {
+        let t = TuneTargets {
+            accuracy: 0.90,
+            coverage: 0.70,
+            ece: 0.05,
+        };
+        let mut rows = vec![row(0.6, 1.0, 0.92, 0.80, 0), row(0.7, 1.0, 0.93, 0.72, 0)];
+        // One step lower, the wider setting would answer an out-of-scope item.
+        rows[0].out_of_scope_margin = 1;
+        assert_eq!(choose(&rows, &t), Some((1, true)));
+        // With no setting that has the margin, one without it is still taken.
+        rows[1].out_of_scope_margin = 2;
+        assert_eq!(choose(&rows, &t), Some((0, true)));
     }
 
     #[test]

@@ -134,9 +134,8 @@ pub fn tune(
             })
             .collect()
     };
-    let score = |open: &[Outcome], rw: f32, ism: f32, local: f32, thr: [f32; 7]| -> eval::TuneRow {
-        let outcomes: Vec<Outcome> = open
-            .iter()
+    let apply = |open: &[Outcome], thr: [f32; 7]| -> Vec<Outcome> {
+        open.iter()
             .map(|o| {
                 let mut o = o.clone();
                 let i = Category::ALL
@@ -149,9 +148,13 @@ pub fn tune(
                 }
                 o
             })
-            .collect();
-        let report = eval::report(&items, &outcomes, base.similarity_floor);
-        eval::TuneRow::from_report(rw, ism, local, thr, &report)
+            .collect()
+    };
+    let score = |open: &[Outcome], rw: f32, ism: f32, local: f32, thr: [f32; 7]| -> eval::TuneRow {
+        let report = eval::report(&items, &apply(open, thr), base.similarity_floor);
+        let lower = thr.map(|t| (t - eval::OOS_MARGIN).max(0.0));
+        let margin = eval::report(&items, &apply(open, lower), base.similarity_floor);
+        eval::TuneRow::from_report(rw, ism, local, thr, &report, margin.out_of_scope_local)
     };
 
     let mut rows = Vec::new();
