@@ -1114,12 +1114,12 @@ def build():
     vsplit = split_ids(vgroups, random.Random(SEED + 31), share=0.2)
     vrng = random.Random(SEED + 32)
     texts = {s: {i["text"].lower() for i in splits[s]} for s in SPLITS}
+    others = {s: set().union(*(texts[o] for o in SPLITS if o != s)) for s in SPLITS}
     for t in varied:
         s = vsplit[t["id"]]
-        others = set().union(*(texts[o] for o in SPLITS if o != s))
         for _ in range(PER_TEMPLATE[s]):
             text, cat = render(vrng, t, renderer)
-            if text.lower() not in others:
+            if text.lower() not in others[s]:
                 splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
 
     # Dedupe texts within a split (keep first), shuffle deterministically.

@@ -419,7 +419,8 @@ impl TuneTargets {
 /// target. Only settings with the best critical recall of all and no
 /// out-of-scope item answered locally, even with the thresholds
 /// [`OOS_MARGIN`] lower, are considered; failing any, those with none
-/// answered at the thresholds themselves; failing that, all. Among those, it prefers one that reaches the accuracy target,
+/// answered at the thresholds themselves; failing that, all. Among those,
+/// it prefers one that reaches the accuracy target,
 /// then one that meets more of the other two targets, then the widest local
 /// coverage and the best task success. When none reaches the accuracy
 /// target, it takes the most accurate local answers, so the device errs

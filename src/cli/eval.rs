@@ -152,9 +152,21 @@ pub fn tune(
     };
     let score = |open: &[Outcome], rw: f32, ism: f32, local: f32, thr: [f32; 7]| -> eval::TuneRow {
         let report = eval::report(&items, &apply(open, thr), base.similarity_floor);
-        let lower = thr.map(|t| (t - eval::OOS_MARGIN).max(0.0));
-        let margin = eval::report(&items, &apply(open, lower), base.similarity_floor);
-        eval::TuneRow::from_report(rw, ism, local, thr, &report, margin.out_of_scope_local)
+        // Out-of-scope items that thresholds OOS_MARGIN lower would answer locally.
+        let margin = open
+            .iter()
+            .zip(&items)
+            .filter(|(o, i)| {
+                let c = Category::ALL
+                    .iter()
+                    .position(|c| *c == o.decision.category)
+                    .unwrap_or(0);
+                !i.in_scope
+                    && o.decision.route == Route::Local
+                    && o.decision.confidence >= thr[c] - eval::OOS_MARGIN
+            })
+            .count();
+        eval::TuneRow::from_report(rw, ism, local, thr, &report, margin)
     };
 
     let mut rows = Vec::new();
