@@ -656,6 +656,130 @@ v_neg_nogas    |hvac|normal|in|-|rtu| the gas detector is clear, {eq} {tag} burn
 v_neg_noleak   |fluid|low|in|-|hpu,comp| no leaks found on {eq} {tag}, but how often should the hoses be replaced ;; checked {tag} for leaks and there are none, what pressure should the gauges show ;; no oil on the floor at {eq} {tag}, how often should the level be checked
 """
 
+TRAIN_WIDE_TEMPLATES = r"""
+# Wider train-only templates (ids ty_*): written after the varied set, rendered into train alone from
+# their own random stream after everything else, so dev and test stay exactly as they were.
+# ---------------- electrical
+ty_e_vfd_overvolt   |electrical|normal|in|-|vfd| {tag} trips on DC bus overvolt {code} whenever the fan decels ;; why does the {eq} {tag} fault out every time we stop it? runs fine at speed, display says {code} ;; operator reckons {eq} {tag} only drops out while ramping down, the decel time looks very short to me, could that be what's doing it
+ty_e_pumpdrive_trip |electrical|high|in|-|pump| {eq} {tag} has been off since night shift, the drive feeding it is sitting on {code} and a reset won't clear it ;; cant get {tag} running at all, the VFD goes straight to overcurrent trip on the start command and the wet well is rising ;; The starter for {eq} {tag} throws {code} within seconds of every start attempt. We have no standby pump available, please advise
+ty_e_nuisance_trip  |electrical|normal|in|-|panel| MCB on the lighting circuit in {tag} drops out every couple of days, no pattern I can see ;; any idea why a breaker in {eq} {tag} would trip at random when the load is only {amps}? ;; one of the outgoing ways in {eq} {tag} keeps tripping overnight, I reset it every morning and it holds all day, getting a bit old now
+ty_e_ups_batt       |electrical|normal|in|-|ups| {eq} {tag} failed its battery self test this morning, one block reads {v} on float ;; is it normal that {tag} only gives {n} minutes of runtime now? it was over twenty when it was new ;; impedance readings on a few jars of the {eq} {tag} are well above baseline and the battery alarm keeps coming back after we acknowledge it
+ty_e_mains_fail     |electrical|high|in|-|ats,gen| mains went off at {site} and {eq} {tag} never picked up the load, we're on UPS only ;; utility outage, {tag} did nothing, building dark apart from emergency lighting ;; We had a power cut about twenty minutes ago and there is still no standby supply. The {eq} {tag} has a fault lamp lit and I don't know how long the UPS will last
+ty_e_gen_crank      |electrical|normal|in|-|gen| weekly test: {eq} {tag} barely cranks, start battery at {v} ;; the battery charger on {tag} shows zero output and the start batteries have gone flat again ;; hi, {eq} {tag} failed to crank on its scheduled run, mains is fine so no rush, but the batteries seem dead and the charger might be the cause
+ty_e_pv_isolation   |electrical|normal|in|-|pv| {tag} isolation fault after every rain shower, clears by lunchtime ;; why does {eq} {tag} sit in waiting mode all morning with a low insulation resistance warning? ;; {eq} {tag} hasn't fed in on {n} strings since yesterday, it shows {code} and I suspect an earth fault somewhere on the DC side
+ty_e_motor_unbal    |electrical|normal|in|-|motor,pump| current on {eq} {tag} unbalanced, one leg pulling {amps} more than the others ;; overload on {tag} trips after about twenty minutes and my clamp meter says the three phases aren't equal ;; Is a big difference in phase currents on {eq} {tag} something to worry about? Supply voltages look balanced so I'm wondering about the windings
+ty_e_phase_loss     |electrical|high|in|-|panel| lost a phase at {eq} {tag}, half the motors on it refuse to start ;; {tag} incomer: L2 dead, bottling line stopped ;; Only two phases are present on the supply to {eq} {tag} and every three-phase load downstream has dropped out, production is at a standstill
+ty_e_contactor      |electrical|normal|in|-|panel| contactor in one of the buckets of {tag} chattering, coil voltage only {v} ;; loud buzzing from a starter in {eq} {tag} and the contacts look pitted ;; should I worry that the fan contactor in {eq} {tag} takes two or three goes to pull in?
+ty_e_lockout_howto  |electrical|low|in|-|panel,vfd| what are the isolation points for {eq} {tag} before I work on it ;; LOTO steps for {tag}? ;; Could someone walk me through isolating and proving dead on {eq} {tag}? First time I'm doing it on my own
+ty_e_neg_drive      |electrical|normal|in|-|vfd| no smoke, no burning smell, nothing dramatic, {eq} {tag} just shows {code} now and then and runs again after a reset ;; not a fire or anything like that, {tag} simply keeps logging {code} on the keypad ;; nobody is in danger here, it's only the {eq} {tag} flagging {code} a few times a day and I'd like to know what it means
+ty_e_pv_clip        |electrical|low|in|-|pv| is it normal that {eq} {tag} flattens its output around midday in summer? ;; {tag} power curve has a flat top on sunny days, clipping? ;; just curious why the {eq} {tag} graph plateaus at the same kW every clear afternoon, is that by design
+# ---------------- mechanical
+ty_m_chiller_fanbrg |mechanical|normal|in|-|chiller,rtu| condenser fan on {eq} {tag} has a growling bearing ;; {tag} cond fan 2 rumbling, can feel play at the shaft ;; any idea why a fan on {eq} {tag} started screeching? it isn't the belt, sounds like a dry bearing to me
+ty_m_coupling_wear  |mechanical|normal|in|-|pump,comp| coupling on {eq} {tag} is chewing through rubber inserts, black dust under the guard ;; third spider in two months on {tag}, I suspect alignment ;; Why would the flexible element on the {eq} {tag} coupling keep cracking? Replaced it again today and the axial vibration has gone up as well
+ty_m_tracking       |mechanical|normal|in|-|conv| belt walking off to the left on {eq} {tag} and scuffing the stringer ;; cv tracking bad again on {tag}, adjusted the snub idler, no change ;; operator says the belt on {eq} {tag} rides up on the return side near the tail, should I square up the tail pulley?
+ty_m_carryback      |mechanical|normal|in|-|conv| primary scraper on {eq} {tag} worn down, material caking on the return idlers ;; loads of carryback under {tag} since the cleaner blade wore out ;; the mess under {eq} {tag} is getting worse every shift, the belt cleaner isn't touching the belt any more and the returns are coated
+ty_m_vib_trend      |mechanical|normal|in|-|comp,motor,pump| {vib} on {eq} {tag} NDE, last route was about a third of that ;; vib route flagged {tag}, 1x dominant, looks like unbalance ;; is {vib} on the {eq} {tag} bearing housing something to act on this week or can it wait for the outage?
+ty_m_pump_brg_down  |mechanical|high|in|-|pump| bearing on {eq} {tag} collapsed, shaft dropped and the impeller is rubbing, had to shut it and the standby is away for repair ;; {tag} seized, bearing gone, no flow to process ;; We've lost {eq} {tag}. Horrible grinding for a minute then it locked up and now it won't turn by hand at all
+ty_m_lube           |mechanical|low|in|-|motor,pump,conv| what grease and how many shots for the bearings on {eq} {tag} ;; regrease interval for {tag}? ;; should I purge the old grease out of the {eq} {tag} bearings or just top them up
+ty_m_rtu_belt       |mechanical|normal|in|-|rtu| blower belt keeps rolling off the pulley on {eq} {tag}, third one this month ;; {tag} supply fan sheave doesn't look in line with the motor sheave ;; why do belts on the {eq} {tag} blower keep jumping off? tension seems right but they're chewed on one edge
+ty_m_splice_down    |mechanical|high|in|-|conv| splice let go on {eq} {tag}, belt in a heap at the tail, line stopped ;; {tag} belt parted at the joint, nothing moving ;; the whole packing line is stood because the belt on {eq} {tag} tore apart at the vulcanised splice
+ty_m_valve_stem     |mechanical|normal|in|-|pump| actuator on the discharge valve of {eq} {tag} turns but the valve doesn't move, sheared stem maybe? ;; handwheel on the isolating valve for {tag} just spins ;; the valve position indicator on {eq} {tag} discharge moves but the flow doesn't change at all, I think the disc has come off the stem
+ty_m_comp_coupling  |mechanical|high|in|-|comp| {eq} {tag} tripped, turned it by hand and the coupling insert is shredded, no backup machine ;; {tag} drive coupling failed, can't run ;; the coupling between motor and airend on {eq} {tag} is destroyed and the machine is out of service until we get parts
+ty_m_soft_foot      |mechanical|low|in|-|pump,motor| what tolerance for soft foot before aligning {eq} {tag} ;; how much soft foot is acceptable on {tag}? ;; before I laser align the {eq} {tag}, how do I check and correct soft foot properly
+ty_m_neg_idlers     |mechanical|normal|in|-|conv| nobody got caught or hurt, just a run of seized idlers on {eq} {tag} ;; no injury, no emergency, {tag} has flat-spotted return rollers squealing ;; relax, nothing is trapped, it's only the carry idlers on {eq} {tag} that have seized solid
+# ---------------- fluid
+ty_f_cavitate       |fluid|normal|in|-|pump| {tag} sounds like marbles in a tin, suction down to {bar} ;; why would {eq} {tag} cavitate only when the tank level is low? ;; crackling noise from the casing of {eq} {tag} and the discharge pressure keeps hunting
+ty_f_pipe_near_panel|fluid|normal|in|-|panel| chilled water pipe above {eq} {tag} has a slow drip, landing on the floor beside it for now ;; leak on the line over {tag}, put a bucket under it ;; there's a weep from a pipe joint running past {eq} {tag}, not on the enclosure yet, who fixes pipework?
+ty_f_unloading      |fluid|normal|in|-|comp| {tag} load/unload every few seconds, header at {psi} ;; {eq} {tag} short cycling between loaded and unloaded ;; is it normal that {eq} {tag} goes loaded and unloaded constantly even though our air demand is steady?
+ty_f_air_survey     |fluid|low|in|-|comp| how do I estimate how much of {tag}'s output is going to leaks ;; {eq} {tag} still loads {pct}% of the time at weekends with nothing running, how should I plan a leak survey ;; what's a sensible way to measure leakage on the air system fed by {eq} {tag}
+ty_f_relief_chatter |fluid|normal|in|-|hpu| relief valve on {eq} {tag} chattering and system pressure won't climb past {bar} ;; {tag} pressure stuck low, relief dumping to tank ;; hyd pressure on {eq} {tag} only reaches about half the setting and the tank return line is warm
+ty_f_hpu_filter     |fluid|normal|in|-|hpu| return filter bypass indicator on {tag} popped red ;; {eq} {tag} filter clogged alarm after only {n} days ;; the {eq} {tag} pressure filter DP gauge is in the red, do I change the element now or at the weekend?
+ty_f_noflow         |fluid|high|in|-|pump| {eq} {tag} running but no flow, lost prime, reservoir dropping ;; {tag} pumping air, nothing reaching the tank and no standby ;; the {eq} {tag} is spinning but discharge pressure is nil and supply to {site} has stopped
+ty_f_pneumatic      |fluid|normal|in|-|-| air cylinder on the diverter gate moving sluggishly, regulator at {psi} ;; diverter cylinder slow to stroke, filter bowl full of water ;; why is the pneumatic cylinder on the diverter taking ages to move? the air supply pressure seems ok
+ty_f_hose_burst     |fluid|high|in|-|hpu| hose burst on {eq} {tag}, oil everywhere, press stopped, no one hit ;; {tag} lost a pressure line, machine down, area roped off ;; the main supply hose off {eq} {tag} split and the line is stopped until we replace it
+ty_f_pump_curve     |fluid|low|in|-|pump| how do I use the pump curve to check {eq} {tag} is near its duty point ;; what flow should {tag} give at {bar} discharge ;; is there a simple way to tell if {eq} {tag} is running too far right on its curve
+ty_f_strainer       |fluid|normal|in|-|pump| DP across the suction strainer of {tag} up to {psi} ;; strainer basket on {eq} {tag} blocked with rags again ;; flow from {eq} {tag} falls off through the day and the strainer gauge keeps rising
+ty_f_chw_leak       |fluid|normal|in|-|chiller| grooved coupling on the chilled water line into {eq} {tag} is spraying a fine mist ;; water puddle under the evap connections of {tag} ;; leak at a pipe flange on the water side of {eq} {tag}, steady drip, nothing electrical nearby
+ty_f_air_low_plant  |fluid|high|in|-|comp| {eq} {tag} on its own can't hold the header, lines stopping on low air ;; plant air down to {psi}, {tag} flat out, packers stopped ;; we've had no usable air since {eq} {tag} started blowing through a cracked pipe joint, production halted
+# ---------------- hvac
+ty_h_rtu_warm       |hvac|normal|in|-|rtu| office at 27 degrees and {eq} {tag} blowing warm air ;; {tag} fan running, compressor never starts ;; the {eq} {tag} has been on all day but the space won't get below 26, could it be low on gas?
+ty_h_low_suction    |hvac|normal|in|-|chiller| low suction pressure trip on circuit 2 of {tag} ;; {eq} {tag} keeps locking out one circuit on low evaporator pressure ;; any idea why {eq} {tag} circuit B trips on low pressure only at light load?
+ty_h_coil_ice       |hvac|normal|in|-|rtu| evaporator coil on {eq} {tag} iced solid again ;; frost all over the suction line of {tag} ;; {eq} {tag} keeps freezing up overnight even though the filters are clean
+ty_h_coldstore_down |hvac|high|in|-|chiller,rtu| freezer room at {site} climbing, {eq} {tag} not running ;; {tag} dead, cold store temperature rising, product at risk ;; the {eq} {tag} serving the cold rooms is locked out and won't reset
+ty_h_superheat      |hvac|low|in|-|rtu,chiller| what superheat should I be seeing on {eq} {tag} with a TXV ;; target superheat for {tag}? ;; how do I tell from the gauges whether the {eq} {tag} superheat is where it should be
+ty_h_batt_vent      |hvac|high|in|-|-| the battery room extract fan has stopped and the batteries are still on charge ;; ventilation in the battery room is off, hydrogen extract not running ;; no airflow from the battery room exhaust, fan dead
+ty_h_no_heat        |hvac|normal|in|-|rtu| {eq} {tag} won't come into heat, just recirculating cold air ;; {tag} stuck in cooling mode this morning ;; why would {eq} {tag} ignore a call for heat? the thermostat shows it demanding
+ty_h_economiser     |hvac|normal|in|-|rtu| economiser damper stuck open on {tag}, pulling in freezing outside air ;; {eq} {tag} outside air damper won't close ;; the {eq} {tag} is bringing in far too much fresh air and the space is cold
+ty_h_small_leak     |hvac|normal|in|-|chiller,rtu| leak detector found a small refrigerant leak on {eq} {tag}, outdoors, pressure slowly dropping ;; {tag} losing charge, oil stains at a flare joint ;; the {eq} {tag} needed a top up last month and now the pressures are low again
+ty_h_neg_charge     |hvac|normal|in|-|chiller| no smell, nobody feeling unwell, but {eq} {tag} seems to have lost charge over the month ;; not a leak emergency, {tag} just reads low on refrigerant ;; no one is affected, {eq} {tag} just shows a low refrigerant level in the sight glass
+ty_h_startup        |hvac|low|in|-|rtu| what's on the spring startup checklist for {eq} {tag} ;; pre-season checks for {tag}? ;; before the cooling season starts, what should I go over on the {eq} {tag}
+ty_h_temp_swing     |hvac|normal|in|-|rtu| zone temp swings 4 degrees around setpoint with {tag} ;; {eq} {tag} overshoots then undershoots all day ;; the {eq} {tag} cycles every few minutes and the room never settles
+ty_h_chiller_howto  |hvac|low|in|-|chiller| how do I brush the condenser tubes on {eq} {tag} ;; tube cleaning procedure for {tag}? ;; the condenser approach on {eq} {tag} is creeping up, what's the process for cleaning the tubes
+# ---------------- controls
+ty_c_pump_pt        |controls|normal|in|-|pump| discharge pressure transmitter on {eq} {tag} reads {bar} but the gauge beside it shows double ;; {tag} PT reading wrong, keeps starting the duty pump ;; the pressure signal from {eq} {tag} is clearly off, SCADA shows pressure with the pump stopped
+ty_c_xmtr_spike     |controls|normal|in|-|xmtr| {eq} {tag} output spikes to 20 mA whenever the mixer starts ;; {tag} signal noisy, loop wiring runs near a drive cable ;; the {eq} {tag} reading jumps by {pct}% with the process steady
+ty_c_hmi_frozen     |controls|normal|in|-|hmi| {tag} touch screen not responding, values not updating ;; {eq} {tag} frozen on the splash screen after a reboot ;; operators can't acknowledge alarms on {eq} {tag}, buttons do nothing
+ty_c_ai_card        |controls|normal|in|-|plc| analog input card on {eq} {tag} showing channel fault ;; {tag} module LED red, 4 of 8 inputs dead ;; the {eq} {tag} diagnostic buffer says wire break on a couple of channels
+ty_c_calib          |controls|low|in|-|xmtr| how often should {eq} {tag} be calibrated ;; as-found tolerance for {tag}? ;; what test equipment do I need to do a 5-point check on the {eq} {tag}
+ty_c_setpoint       |controls|normal|in|-|plc,hmi| someone changed the pump start level on {eq} {tag} and now the wet well overflows ;; start level on {tag} was edited, pumps now start too late ;; the duty pump start setpoint in {eq} {tag} isn't what it was last week and the level keeps going over
+ty_c_plc_down       |controls|high|in|-|plc| {eq} {tag} SF light red after the firmware update, nothing runs ;; {tag} CPU faulted, whole station stopped ;; the {eq} {tag} won't go to run mode and the plant is idle
+ty_c_firmware       |controls|low|in|-|plc,hmi| is it safe to update firmware on {eq} {tag} while it's running ;; firmware upgrade on {tag} online or offline? ;; should I plan downtime before upgrading the {eq} {tag} firmware
+ty_c_alarm_add      |controls|low|in|-|hmi| how do I add a high-high alarm on {tag} for the wet well ;; new HH alarm on {eq} {tag}? ;; I'd like the {eq} {tag} to alarm if the level gets very high, how is that set up
+ty_c_chiller_sensor |controls|normal|in|-|chiller| leaving water temp sensor on {eq} {tag} reads -40, probably open circuit ;; {tag} LWT probe reading nonsense ;; the {eq} {tag} thermistor input is showing a sensor fault
+ty_c_scada_stale    |controls|normal|in|-|-| SCADA point for reservoir level at {site} stuck showing a stale value, local display is fine ;; reservoir level tag frozen on the SCADA trend ;; the historian shows a flat line for reservoir level since yesterday
+ty_c_neg_gasalarm   |controls|normal|in|-|hmi| not an emergency, nobody in danger, {eq} {tag} shows a gas detected alarm on a channel where the detector was removed months ago ;; no gas, {tag} is just alarming on a spare channel ;; no one's at risk, {eq} {tag} keeps throwing a false alarm from an unused input
+# ---------------- network
+ty_n_ip_conflict    |network|normal|in|-|-| two devices with the same IP on the plant network, HMI keeps dropping ;; duplicate address warning on the control LAN ;; the new PLC grabbed the IP of the historian
+ty_n_cell_signal    |network|normal|in|-|rtr| RSSI -105 on {tag} ;; {eq} {tag} drops to 3G and data stalls ;; signal on the {eq} {tag} has been terrible since they put up the new building
+ty_n_port_errdis    |network|normal|in|-|sw| port 7 on {eq} {tag} keeps going err-disabled ;; {tag} port flapping, CRC errors climbing ;; the {eq} {tag} log is full of link up/down on one port
+ty_n_site_dark      |network|high|in|-|rtr| whole {site} gone dark on telemetry, {eq} {tag} showing no service ;; {tag} down, no comms to the outstation ;; the {eq} {tag} lost its connection and we have no remote monitoring of the site
+ty_n_radio_rain     |network|normal|in|-|-| licensed radio link to the reservoir outstation drops whenever it rains ;; telemetry radio fading at dusk ;; the link to the far station keeps timing out, antenna looks fine
+ty_n_vlan           |network|low|in|-|sw| how do I put the camera ports on {eq} {tag} onto their own VLAN ;; separate VLAN for cameras on {tag}? ;; the cameras on {eq} {tag} should be kept apart from the control traffic, how do I configure that
+ty_n_apn            |network|low|in|-|rtr| new SIM fitted in {eq} {tag}, what APN settings ;; APN for {tag}? ;; swapped the carrier on {eq} {tag}, where do I enter the new access point name
+ty_n_storm          |network|high|in|-|sw| everything on the ring through {eq} {tag} crawling, lights solid, PLC comms lost ;; broadcast storm on {tag}, whole line stopped ;; the {eq} {tag} is flooding traffic and nothing on the control network responds
+ty_n_vpn_cert       |network|normal|in|-|rtr| VPN to the SCADA server from {tag} failing since the certificate expired ;; {eq} {tag} tunnel won't come up after the head office change ;; remote access through {eq} {tag} broken since the weekend
+# ---------------- general, in scope
+ty_g_parts_seal     |general|low|in|-|pump| need the part number for the mech seal on {eq} {tag} ;; do we have a spare seal for {tag} in stores? ;; who supplies mechanical seals for the {eq} {tag}
+ty_g_permit_braze   |general|low|in|-|chiller| do I need a hot work permit to braze on {eq} {tag} ;; hot work permit for brazing on {tag}? ;; what paperwork is needed before brazing a joint on the {eq} {tag}
+ty_g_ppe_arc        |general|low|in|-|panel| what arc rating do I need for racking breakers in {eq} {tag} ;; face shield or full hood for racking at {tag}? ;; what PPE for racking out breakers on the {eq} {tag}
+ty_g_training       |general|low|in|-|-| when is the next confined space refresher ;; confined space course dates? ;; my confined space ticket expires next month, how do I get on a refresher
+ty_g_nearmiss       |general|normal|in|-|-| need to submit the near miss report from yesterday, where's the form ;; near miss at {site}, who do I send the report to ;; how do I log a near miss that happened on nights
+ty_g_tools          |general|low|in|-|-| who has the calibrated torque wrench ;; where's the torque wrench gone ;; the torque wrench isn't in the tool crib, does anyone have it
+ty_g_loadbank       |general|normal|in|-|gen| annual load bank test for {eq} {tag} needs booking before month end ;; book the load bank for {tag}? ;; the yearly load test on {eq} {tag} is due, can we get it scheduled
+ty_g_parts_return   |general|normal|in|-|vfd| replacement board for {eq} {tag} arrived damaged, need to return it ;; wrong drive sent for {tag}, how do I send it back ;; the {eq} {tag} spare arrived broken, who do I chase
+# ---------------- critical
+ty_k_shock          |electrical|critical|in|-|panel| electrician just got a shock off {eq} {tag}, he's conscious but his arm is numb and he's shaking ;; probably nothing, but Dave touched the door of {tag} and got a belt off it, says he's fine, just a bit dizzy and pale ;; someone got zapped at {eq} {tag} a minute ago and now says his chest feels tight
+ty_k_arcflash       |electrical|critical|in|-|panel,ats| arc flash while racking out a breaker in {eq} {tag}, the guy has burns to his face ;; big bang and a fireball at {tag}, operator's hands are burnt ;; {eq} {tag} flashed over while we were working on it and my mate can't see properly
+ty_k_hot_oil        |fluid|critical|in|-|hpu,comp| hot oil sprayed out of {eq} {tag} onto the operator, he has burns on his neck ;; {tag} line let go, oil at {hot} all over a fitter's arm ;; quick question maybe, {eq} {tag} spat scalding oil at one of the lads and his skin is blistering already, what do we do
+ty_k_refrig_room    |hvac|critical|in|-|chiller| not urgent probably but there's a strong refrigerant smell in the plant room near {eq} {tag} and I've got a pounding headache ;; sweet smell around {tag} in the basement, two people feel sick ;; the room where {eq} {tag} sits reeks of refrigerant and one of the lads is dizzy and slurring
+ty_k_caught_hand    |mechanical|critical|in|-|conv| operator's glove got pulled into the tail pulley of {eq} {tag}, hand still trapped ;; arm stuck in the nip point on {tag}!! ;; we've stopped {eq} {tag} but a guy's sleeve dragged him in and he's still pinned against the drum
+ty_k_roof_fall      |general|critical|in|-|rtu| tech fell off the roof next to {eq} {tag} ;; worker came off the ladder up to {tag} and isn't moving ;; Someone lost their footing on the access platform of {eq} {tag} and dropped about three metres, he's bleeding from the head
+ty_k_flood_live     |fluid|critical|in|-|panel,vfd,ups| water in the electrical room is up to the plinth of {eq} {tag} and it's still live ;; flood reaching {tag}, energised ;; the water keeps rising around {eq} {tag} and nobody has isolated the supply yet
+ty_k_smoke          |@|critical|in|-|vfd,ups,panel,motor| smoke coming out of the vents of {eq} {tag}, smells like burnt plastic ;; {tag} smoking!! ;; there's grey smoke pouring off {eq} {tag} and the room is starting to fill up
+ty_k_smoke_calm     |@|critical|in|-|pv,rtu,chiller| not sure if it's a big deal, but there's a thin wisp of smoke from {eq} {tag} and an acrid smell ;; {tag} giving off a little smoke, might be nothing ;; just letting someone know, I noticed a bit of smoke drifting up from {eq} {tag} on my walk round
+ty_k_gas_boiler     |hvac|critical|in|-|-| strong gas smell in the boiler house, two of us feeling lightheaded ;; smell gas in the heater room, people getting headaches ;; We're in the boiler room and there's a smell of gas that's getting stronger, my colleague has just sat down because he feels faint
+# ---------------- sign-off questions
+ty_s_flooded        |electrical|normal|in|signoff|panel,vfd| the {eq} {tag} got wet in the flood yesterday, it's dried out now, can I just re-energise it? ;; ok to power {tag} back up after the water went down? ;; do I need anyone's sign off before switching {eq} {tag} back on after it sat in water overnight
+ty_s_pullwire       |controls|normal|in|signoff|conv| can I jumper out the pull-wire on {eq} {tag} so we can finish the shift ;; bypass the pull cord on {tag} for an hour? ;; ok to link out the lanyard switch on {eq} {tag} until the new one arrives? production are breathing down my neck
+ty_s_permit_sign    |general|low|in|signoff|-| who's allowed to sign the permit to work for the switching on Saturday? our authorised person is on leave ;; can I sign my own permit for Saturday's switching? ;; the AP is away, is it acceptable for the shift supervisor to sign the switching permit instead
+# ---------------- requests to send data out
+ty_x_router_cfg     |network|low|in|egress|rtr| email the full config of {eq} {tag} including the VPN keys to the vendor's support address ;; send the {tag} config to the outside contractor please ;; can you upload the {eq} {tag} backup file with the tunnel secrets to a file sharing link so the integrator can look
+ty_x_plc_pw         |controls|low|in|egress|plc,hmi| text me the {eq} {tag} password on my personal number ;; send the {tag} login to my home email ;; could you post the admin credentials for {eq} {tag} in the contractor WhatsApp group
+ty_x_customer       |general|low|in|egress|-| export the customer meter reading list and drop it in my personal dropbox ;; forward our customer contact list to the marketing agency ;; can you email the spreadsheet of customer names and addresses to my own gmail so I can work on it at home
+# ---------------- out of scope
+ty_o_forklift       |general|normal|out|-|-| forklift mast creeps down when it's holding a load ;; the forks on the lift truck drift down overnight, leaking tilt cylinder? ;; why does our forklift slowly lower the pallet on its own? hydraulic oil is topped up
+ty_o_car_ac         |general|low|out|-|-| my car's AC blows warm, do I need a regas ;; air con in the company van isn't cold any more ;; any idea why the aircon in my car only cools when I'm driving on the motorway
+ty_o_lift           |general|normal|out|-|-| passenger lift in the admin building stuck between floors, no one inside ;; the elevator stopped halfway, empty ;; office block lift jammed between levels two and three, nobody trapped, who fixes it
+ty_o_home_boiler    |general|low|out|-|-| my combi boiler at home loses pressure every week ;; home boiler keeps dropping to zero bar ;; off topic but my boiler at home needs topping up with the filling loop every few days, why would that be
+ty_o_phone          |general|low|out|-|-| my phone won't charge any more ;; personal mobile not charging, tried a new cable ;; the charging port on my phone seems dead, any tips
+ty_o_hplc           |general|normal|out|-|-| the HPLC in the QC lab shows pressure ripple ;; lab chromatograph pump pressure pulsing, baseline noisy ;; the quality lab's liquid chromatography system keeps giving a pressure fluctuation error
+ty_o_hr_leave       |general|low|out|-|-| how many days of annual leave do I have left ;; leave balance? ;; can you tell me how much holiday I still have to take this year
+ty_o_trivia         |general|low|out|-|-| who invented the AC induction motor ;; who came up with the induction motor? ;; settle a bet, was it Tesla or Edison who invented the AC motor
+ty_o_code_modbus    |general|low|out|-|-| write a Python function that parses Modbus RTU frames ;; code me a Modbus frame parser in Python ;; could you write me some python to decode a modbus message byte string
+ty_o_office_vpn     |general|low|out|-|-| my laptop can't connect to the corporate VPN from the hotel ;; company VPN on my work laptop won't connect while I'm travelling ;; I'm in a hotel and the office VPN client says authentication failed, can't get my email
+"""
+
+
 def parse_templates(text=TEMPLATES):
     out = []
     for line in text.strip().splitlines():
@@ -1122,6 +1246,19 @@ def build():
             if text.lower() not in others[s]:
                 splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
 
+    # 10. Wider train-only templates, written after the varied set: more situations and ways of writing
+    # for train alone, from their own random stream; a rendering equal to a dev or test text is dropped.
+    wide = parse_templates(TRAIN_WIDE_TEMPLATES)
+    assert not {t["id"] for t in wide} & {t["id"] for t in templates + extra + varied}, "wide template id reused"
+    held = {i["text"].lower() for s in ("dev", "test") for i in splits[s]}
+    wrng = random.Random(SEED + 41)
+    for t in wide:
+        for _ in range(TRAIN_ONLY_PER_TEMPLATE):
+            text, cat = render(wrng, t, renderer)
+            if text.lower() not in held:
+                splits["train"].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
+                                                 [f"t:{t['id']}"]))
+
     # Dedupe texts within a split (keep first), shuffle deterministically.
     for s in SPLITS:
         seen, out = set(), []
@@ -1134,7 +1271,7 @@ def build():
         splits[s] = out
     check(splits)
     return splits, {"abbreviations": abbrev, "template_split": tsplit | vsplit, "templates": templates + varied,
-                    "train_only_templates": sorted(t["id"] for t in extra),
+                    "train_only_templates": sorted(t["id"] for t in extra + wide),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
 
 
