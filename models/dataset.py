@@ -1214,16 +1214,9 @@ def build():
 
     # 8. Train-only templates, from their own random stream so that dev and test stay as they were.
     # A rendering that happens to equal a dev or test text is dropped.
-    held = {i["text"].lower() for s in ("dev", "test") for i in splits[s]}
-    xrng = random.Random(SEED + 21)
     extra = parse_templates(TRAIN_ONLY_TEMPLATES)
     assert not {t["id"] for t in extra} & {t["id"] for t in templates}, "train-only template id reused"
-    for t in extra:
-        for _ in range(TRAIN_ONLY_PER_TEMPLATE):
-            text, cat = render(xrng, t, renderer)
-            if text.lower() not in held:
-                splits["train"].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
-                                                 [f"t:{t['id']}"]))
+    add_train_only(splits, extra, random.Random(SEED + 21), renderer)
 
     # 9. Varied templates: their own split draw (about 20 % each to dev and test, stratified by kind and
     # category) and their own random stream, after everything else. Plain items only; a rendering equal
@@ -1250,14 +1243,7 @@ def build():
     # for train alone, from their own random stream; a rendering equal to a dev or test text is dropped.
     wide = parse_templates(TRAIN_WIDE_TEMPLATES)
     assert not {t["id"] for t in wide} & {t["id"] for t in templates + extra + varied}, "wide template id reused"
-    held = {i["text"].lower() for s in ("dev", "test") for i in splits[s]}
-    wrng = random.Random(SEED + 41)
-    for t in wide:
-        for _ in range(TRAIN_ONLY_PER_TEMPLATE):
-            text, cat = render(wrng, t, renderer)
-            if text.lower() not in held:
-                splits["train"].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
-                                                 [f"t:{t['id']}"]))
+    add_train_only(splits, wide, random.Random(SEED + 41), renderer)
 
     # Dedupe texts within a split (keep first), shuffle deterministically.
     for s in SPLITS:
@@ -1273,6 +1259,18 @@ def build():
     return splits, {"abbreviations": abbrev, "template_split": tsplit | vsplit, "templates": templates + varied,
                     "train_only_templates": sorted(t["id"] for t in extra + wide),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
+
+
+def add_train_only(splits, templates, rng, renderer):
+    """Render each template TRAIN_ONLY_PER_TEMPLATE times into train; a rendering equal to a dev or test
+    text is dropped."""
+    held = {i["text"].lower() for s in ("dev", "test") for i in splits[s]}
+    for t in templates:
+        for _ in range(TRAIN_ONLY_PER_TEMPLATE):
+            text, cat = render(rng, t, renderer)
+            if text.lower() not in held:
+                splits["train"].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"],
+                                                 [f"t:{t['id']}"]))
 
 
 def source_ids(item):
