@@ -63,6 +63,11 @@ macro_rules! label_impls {
             /// Every value, in declaration order.
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
 
+            /// This value's position in [`Self::ALL`] (and in the model's head outputs).
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The taxonomy's spelling.
             pub fn as_str(self) -> &'static str {
                 match self { $($ty::$variant => $text),+ }
@@ -128,6 +133,7 @@ mod tests {
     fn labels_round_trip_through_their_taxonomy_spelling() {
         for c in Category::ALL {
             assert_eq!(c.as_str().parse::<Category>().unwrap(), *c);
+            assert_eq!(Category::ALL[c.index()], *c);
             assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{c}\""));
         }
         for u in Urgency::ALL {

@@ -138,11 +138,8 @@ pub fn tune(
         open.iter()
             .map(|o| {
                 let mut o = o.clone();
-                let i = Category::ALL
-                    .iter()
-                    .position(|c| *c == o.decision.category)
-                    .unwrap_or(0);
-                if o.decision.route == Route::Local && o.decision.confidence < thr[i] {
+                let below = o.decision.confidence < thr[o.decision.category.index()];
+                if o.decision.route == Route::Local && below {
                     o.decision.route = Route::Escalate;
                     o.decision.escalate = true;
                 }
@@ -157,13 +154,9 @@ pub fn tune(
             .iter()
             .zip(&items)
             .filter(|(o, i)| {
-                let c = Category::ALL
-                    .iter()
-                    .position(|c| *c == o.decision.category)
-                    .unwrap_or(0);
                 !i.in_scope
                     && o.decision.route == Route::Local
-                    && o.decision.confidence >= thr[c] - eval::OOS_MARGIN
+                    && o.decision.confidence >= thr[o.decision.category.index()] - eval::OOS_MARGIN
             })
             .count();
         eval::TuneRow::from_report(rw, ism, local, thr, &report, margin)

@@ -693,10 +693,7 @@ mod tests {
         );
         let n = c.with_runtime_changes(&set, "remote").unwrap();
         assert_eq!(n.top_k, 7, "the file's own keys stay");
-        let i = crate::labels::Category::ALL
-            .iter()
-            .position(|x| *x == crate::labels::Category::Network)
-            .unwrap();
+        let i = crate::labels::Category::Network.index();
         assert!((n.triage.policy.category_thresholds[i] - 0.8).abs() < 1e-6);
         assert!((n.triage.policy.category_thresholds[0] - 0.6).abs() < 1e-6);
         set.insert(

@@ -44,8 +44,7 @@ impl Default for PolicyConfig {
 
 impl PolicyConfig {
     pub fn threshold(&self, c: Category) -> f32 {
-        let i = Category::ALL.iter().position(|x| *x == c).unwrap_or(0);
-        self.category_thresholds[i]
+        self.category_thresholds[c.index()]
     }
 }
 

@@ -476,9 +476,7 @@ fn vote_distribution(hits: &[Hit<'_>], temperature: f32) -> [f32; 7] {
     for h in hits {
         let w = ((h.score - top_score) / temperature.max(1e-3)).exp();
         total += w;
-        if let Some(i) = Category::ALL.iter().position(|c| *c == h.doc.category) {
-            votes[i] += w;
-        }
+        votes[h.doc.category.index()] += w;
     }
     if total > 0.0 {
         votes.iter_mut().for_each(|v| *v /= total);
@@ -694,8 +692,8 @@ mod tests {
             v[at] = p;
             v
         };
-        let ci = Category::ALL.iter().position(|c| *c == category).unwrap();
-        let ui = Urgency::ALL.iter().position(|u| *u == urgency).unwrap();
+        let ci = category.index();
+        let ui = urgency.index();
         HeadSignals {
             category: spread(7, ci, p).try_into().unwrap(),
             urgency: spread(4, ui, 0.9).try_into().unwrap(),
