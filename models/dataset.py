@@ -780,6 +780,137 @@ ty_o_office_vpn     |general|low|out|-|-| my laptop can't connect to the corpora
 """
 
 
+TRAIN_BROAD_TEMPLATES = r"""
+# Broader train-only templates (ids tz_*): written after the wide set, rendered into train alone from
+# their own random stream after everything else, so dev and test stay exactly as they were. They aim at
+# the category boundaries: a part or a document of a machine belongs to the part's category, not the
+# machine's (a float switch on a pump is controls, a bearing on a chiller fan is mechanical); reference
+# questions about one machine (settings, drawings, clearances) belong to that machine's category, while
+# scheduling, parts orders, paperwork and PPE are general; and messages with two problems take the
+# category of the more urgent one, whichever comes first.
+# ---------------- electrical
+tz_e_drive_param    |electrical|low|in|-|vfd| which parameter sets the motor rated current on {eq} {tag} ;; {tag} decel ramp param number? ;; I need to lengthen the ramp-up time on the {eq} {tag}, where in the menu do I find it
+tz_e_single_line    |electrical|low|in|-|panel,ats| where can I find the single line diagram for {eq} {tag} ;; {tag} SLD, anyone got a copy? ;; I'm looking for the schematic of the control circuit inside {eq} {tag}, is there one on the server somewhere
+tz_e_overload_set   |electrical|low|in|-|panel,motor| what should the thermal overload be set to for the {eq} {tag} ;; overload dial setting for {tag}? nameplate says {amps} ;; the overload relay on {eq} {tag} was replaced, how do I know what current to set it to
+tz_e_earth_fault    |electrical|normal|in|-|panel,ups,pv| earth leakage alarm on {eq} {tag} that comes and goes ;; {tag} insulation monitor showing a low reading on one feeder ;; we keep getting an earth fault warning from {eq} {tag}, it clears for a few hours then it's back
+tz_e_panel_heater   |electrical|normal|in|-|panel,vfd| anti-condensation heater in {eq} {tag} stone cold, condensation on the door ;; {tag} enclosure heater not working ;; the thermostat-controlled heater inside {eq} {tag} never switches on any more and there's moisture on the terminals
+tz_e_fuse_size      |electrical|low|in|-|panel,vfd,comp| what size fuse goes in the control transformer of {eq} {tag} ;; {tag} ctrl fuse rating? ;; the fuse on the secondary of the control transformer in {eq} {tag} blew, what rating should the new one be
+tz_e_ups_dead       |electrical|high|in|-|ups| {eq} {tag} output dead, everything on it went off ;; {tag} just shut down with no alarm and the comms room is dark ;; we've lost the whole load on {eq} {tag} and it won't restart, the servers behind it are off
+tz_e_comp_overload  |electrical|normal|in|-|comp| main motor overload on {eq} {tag} trips in hot weather ;; {tag} motor protection trip, resets after cooling ;; twice this week the {eq} {tag} has stopped on motor overload in the afternoon, phase currents look a bit high
+tz_e_conv_motor_trip|electrical|normal|in|-|conv| drive motor on {eq} {tag} trips its overload when the belt is fully loaded ;; {tag} motor breaker drops out on heavy loads ;; the motor protection on {eq} {tag} keeps operating whenever we run at full tonnage, lighter loads are fine
+tz_e_ats_delay      |electrical|low|in|-|ats| what's the retransfer time delay on {eq} {tag} set to ;; {tag} TDNE setting? ;; how long should {eq} {tag} wait after utility returns before it switches back, and where is it set
+tz_e_gen_volts      |electrical|normal|in|-|gen| {eq} {tag} output only {v} on the load test ;; {tag} voltage droops badly when the load steps on ;; on the monthly run the {eq} {tag} output voltage is unstable and the AVR might be the cause
+tz_e_pv_string      |electrical|normal|in|-|pv| string {n} on {eq} {tag} reading zero current ;; {tag} one MPPT input way below the other ;; one of the DC strings into {eq} {tag} has produced nothing since the storm, the rest look normal
+tz_e_lighting       |electrical|normal|in|-|panel| half the lights fed from {eq} {tag} are out, circuit breaker looks fine ;; lighting circuit off {tag} dead ;; the emergency lights on the circuit from {eq} {tag} failed their test and the normal lighting is flickering too
+tz_e_cable_hot      |electrical|normal|in|-|vfd,panel,motor| supply cable to {eq} {tag} warm to the touch at the gland ;; {tag} feeder cable discoloured near the lugs ;; thermal camera shows the incoming cable on {eq} {tag} running warmer than the others, {hot} at the termination
+# ---------------- mechanical
+tz_m_seal_steps     |mechanical|low|in|-|pump| steps to fit a new cartridge seal to {eq} {tag} ;; {tag} seal change procedure? ;; first time swapping the mechanical seal on the {eq} {tag}, what should I watch out for when setting it
+tz_m_impeller_clear |mechanical|low|in|-|pump| what impeller clearance should {eq} {tag} have ;; wear ring gap on {tag}? ;; how do I check and set the impeller to casing clearance on the {eq} {tag} after the rebuild
+tz_m_bearing_pull   |mechanical|low|in|-|motor,pump| how do I pull the bearings off the {eq} {tag} shaft without damaging it ;; bearing puller or heat for {tag}? ;; what's the right way to fit new bearings on the {eq} {tag}, induction heater or press
+tz_m_key_sheared    |mechanical|normal|in|-|pump,conv,motor| key sheared on the {tag} shaft, hub slipping ;; {eq} {tag} coupling hub spinning on the shaft ;; the keyway on the {eq} {tag} is worn and the pulley has started to walk along the shaft
+tz_m_chain          |mechanical|normal|in|-|conv| drive chain on {eq} {tag} slack and jumping the sprocket ;; {tag} chain stretched, tensioner at the end of travel ;; the roller chain on the {eq} {tag} drive clatters at start-up and the sprocket teeth are hooked
+tz_m_gear_oil       |mechanical|low|in|-|conv| which oil grade goes in the gearbox on {eq} {tag} ;; {tag} gearbox oil change interval? ;; how much oil does the reducer on {eq} {tag} take and is it mineral or synthetic
+tz_m_comp_valves    |mechanical|normal|in|-|comp| knocking from the head of {eq} {tag}, suspect a broken valve plate ;; {tag} cylinder head ticking loudly ;; the {eq} {tag} has developed a metallic knock at the top end and it is slower to build pressure than it was
+tz_m_blower_wheel   |mechanical|normal|in|-|rtu| supply blower wheel on {eq} {tag} out of balance, the whole unit shakes ;; {tag} fan wheel has dirt built up on the blades and vibrates ;; there is a strong vibration from the supply fan section of {eq} {tag}, the wheel looks caked and wobbles
+tz_m_lagging        |mechanical|normal|in|-|conv| lagging worn off the head pulley on {eq} {tag}, belt slipping ;; {tag} drive pulley bald, slips on start ;; the rubber lagging on the {eq} {tag} drive drum has worn smooth and the belt slips when it's wet
+tz_m_base_bolts     |mechanical|normal|in|-|pump,motor| {eq} {tag} rocking on its base, two hold-down bolts loose ;; {tag} baseplate grout cracked, vibration up ;; the {eq} {tag} moves on its plinth when it starts and the anchor bolts won't stay tight
+tz_m_coupling_bolts |mechanical|low|in|-|pump,comp| torque for the coupling bolts on {eq} {tag} ;; {tag} coupling bolt torque? ;; what tightening torque and sequence for the spacer coupling bolts on the {eq} {tag}
+tz_m_shaft_broken   |mechanical|high|in|-|conv| output shaft on the {eq} {tag} gearbox snapped, line stopped ;; {tag} drive shaft broken clean through, nothing moving ;; production is down: the gearbox shaft on {eq} {tag} failed and the belt is stationary under load
+tz_m_backstop       |mechanical|normal|in|-|conv| backstop on {eq} {tag} making a loud clicking on every stop ;; {tag} holdback slipping, belt rolls back a bit ;; the anti-runback device on the {eq} {tag} incline lets the belt creep back a little when it stops
+tz_m_fan_bearing_rtu|mechanical|normal|in|-|rtu,chiller| condenser fan motor bearing on {eq} {tag} squealing ;; {tag} fan 3 bearing noisy and the blade rubs the shroud ;; I can hear a dry bearing on one of the fans of {eq} {tag}, the motor itself draws normal current
+# ---------------- fluid
+tz_f_accumulator    |fluid|normal|in|-|hpu| accumulator on {eq} {tag} losing precharge, pump cycling a lot ;; {tag} nitrogen precharge low? ;; the pressure on {eq} {tag} drops quickly when the pump unloads and I think the accumulator bladder has gone
+tz_f_oil_hot        |fluid|normal|in|-|hpu| oil temperature on {eq} {tag} up at {hot} ;; {tag} hyd oil running hot, cooler fan working ;; the hydraulic oil in {eq} {tag} gets hotter every afternoon and the heat exchanger looks clogged
+tz_f_oil_grade      |fluid|low|in|-|hpu| what hydraulic oil goes in {eq} {tag} ;; {tag} oil spec, ISO VG? ;; how often should the oil in {eq} {tag} be sampled and what cleanliness should it meet
+tz_f_dryer          |fluid|normal|in|-|comp| dryer after {eq} {tag} not drying, water in the air lines ;; {tag} dewpoint high alarm ;; we are getting water at the tools on the line fed by {eq} {tag} and the refrigerated dryer's dew point reads high
+tz_f_drain          |fluid|normal|in|-|comp| auto drain on the receiver of {eq} {tag} stuck open, hissing constantly ;; {tag} condensate drain not opening ;; the zero-loss drain under {eq} {tag} hasn't discharged in days and the receiver is full of water
+tz_f_strainer       |fluid|normal|in|-|pump| suction strainer on {eq} {tag} blocked, flow down ;; {tag} basket strainer full of debris ;; flow from {eq} {tag} has dropped off over the week and the gauge before the strainer reads much higher than after
+tz_f_prime          |fluid|low|in|-|pump| how do I prime {eq} {tag} after draining it ;; {tag} priming steps? ;; after the maintenance the {eq} {tag} casing is empty, how do I vent and prime it before starting
+tz_f_hammer         |fluid|normal|in|-|pump| loud bang in the pipework whenever {eq} {tag} stops ;; water hammer on {tag} trip ;; every time {eq} {tag} shuts down there's a slam in the discharge line and the pipe supports are working loose
+tz_f_flange         |fluid|normal|in|-|pump,hpu,comp| flange gasket on the discharge of {eq} {tag} weeping ;; {tag} leaking at a pipe joint ;; there's a steady drip from the flanged joint downstream of {eq} {tag} and a puddle forming
+tz_f_air_down       |fluid|high|in|-|comp| {eq} {tag} can't build pressure, relief valve on the receiver blowing, all pneumatic machines stopped ;; no air from {tag}, line down ;; the whole plant has lost compressed air: {eq} {tag} is running flat out and the header won't go above {psi}
+tz_f_cyl_drift      |fluid|normal|in|-|hpu| cylinder on the press fed by {eq} {tag} drifts down under load ;; {tag} ram creeping when valve centred ;; with the directional valve in neutral, the cylinder on {eq} {tag} slowly sinks, seals or valve leaking inside
+tz_f_regulator      |fluid|low|in|-|comp| what pressure should the regulator at the packing machine be set to off {eq} {tag} ;; {tag} header pressure setting? ;; what's a sensible air pressure to run the network from {eq} {tag} at, we run {psi} and it feels high
+# ---------------- hvac
+tz_h_frost          |hvac|normal|in|-|rtu| frost all over the evaporator coil of {eq} {tag} ;; {tag} indoor coil frozen solid ;; the cooling coil on {eq} {tag} ices up overnight and airflow drops off by the morning
+tz_h_condensate     |hvac|normal|in|-|rtu| water dripping from the indoor unit of {eq} {tag} ;; {tag} condensate tray overflowing ;; the drain from the cassette of {eq} {tag} is blocked and water is coming through the ceiling tile
+tz_h_superheat_q    |hvac|low|in|-|rtu,chiller| how do I measure superheat on {eq} {tag} ;; {tag} subcooling target? ;; what superheat should I expect on the {eq} {tag} and how do I read it with the gauges
+tz_h_filter_q       |hvac|low|in|-|rtu| how often should the filters in {eq} {tag} be changed ;; {tag} filter size? ;; what filter grade does {eq} {tag} take and is there a pressure drop to change them at
+tz_h_approach       |hvac|normal|in|-|chiller| approach temperature on {eq} {tag} creeping up ;; {tag} condenser approach high, tubes fouled? ;; the difference between leaving condenser water and refrigerant temperature on {eq} {tag} keeps growing month by month
+tz_h_economiser     |hvac|normal|in|-|rtu| economiser damper on {eq} {tag} stuck open, blowing cold air ;; {tag} outside air damper won't close ;; the space served by {eq} {tag} is freezing in the mornings and the fresh air damper is wide open
+tz_h_head_press     |hvac|normal|in|-|rtu,chiller| {eq} {tag} trips on high head pressure on hot afternoons ;; {tag} HP cutout when above 30 outside ;; whenever the weather gets hot, {eq} {tag} locks out on high discharge pressure, coils look dirty
+tz_h_server_room    |hvac|high|in|-|rtu| {eq} {tag} in the server room not cooling, room at 35 and rising ;; {tag} comms room AC dead, racks overheating ;; the cooling for the server room ({eq} {tag}) has stopped and IT says equipment will shut down soon
+tz_h_no_heat        |hvac|normal|in|-|rtu| {eq} {tag} blowing cold air in heating mode ;; {tag} heat not coming on ;; the offices served by {eq} {tag} are cold, the unit runs the fan but the heating stage never fires
+tz_h_zone_warm      |hvac|normal|in|-|rtu,chiller| zone on {eq} {tag} too warm, setpoint 21 but reading 26 ;; {tag} can't hold space temp ;; the meeting rooms fed from {eq} {tag} are always too warm in the afternoon even though it's calling for cooling
+tz_h_charge_q       |hvac|low|in|-|rtu| how do I tell if {eq} {tag} is low on refrigerant ;; {tag} charge check? ;; what are the signs that the refrigerant charge in {eq} {tag} is short, before I get the gauges out
+tz_h_chiller_flow   |hvac|high|in|-|chiller| {eq} {tag} locked out on low chilled water flow, process cooling lost ;; {tag} flow switch trip, chiller off, line stopped ;; the {eq} {tag} shut down on a flow fault and the process it cools has had to stop
+# ---------------- controls
+tz_c_float          |controls|normal|in|-|pump| float switch in the wet well for {eq} {tag} stuck, pump won't start on level ;; {tag} level float hung up on the rail ;; the {eq} {tag} isn't starting on high level because the float switch is tangled and never changes state
+tz_c_pressure_sw    |controls|normal|in|-|comp,pump| pressure switch on {eq} {tag} cuts out too early ;; {tag} pressure switch differential wrong ;; the cut-in and cut-out points of the pressure switch on {eq} {tag} have drifted and it short cycles
+tz_c_loop_fault     |controls|normal|in|-|xmtr| {eq} {tag} loop reading 3.6 mA, input shows fault ;; {tag} signal out of range low ;; the analogue input for {eq} {tag} goes to bad quality now and then, I measured under 4 mA on the loop
+tz_c_plc_battery    |controls|normal|in|-|plc| battery low alarm on {eq} {tag} ;; {tag} BAT LED lit ;; the memory backup battery on the {eq} {tag} CPU is flagging low, can I change it with the controller running
+tz_c_hmi_frozen     |controls|normal|in|-|hmi| {eq} {tag} screen frozen, touch doesn't respond ;; {tag} stuck on the loading screen ;; the touchscreen on {eq} {tag} stopped reacting, the display still shows values but they don't update
+tz_c_alarm_flood    |controls|normal|in|-|hmi,plc| nuisance alarm on {eq} {tag} every few seconds, same point chattering ;; {tag} alarm flood from one level switch ;; operators are ignoring the alarm list on {eq} {tag} because one analogue point keeps going in and out of alarm, needs a deadband
+tz_c_setpoint_q     |controls|low|in|-|plc,hmi| how do I change the tank level setpoint on {eq} {tag} ;; {tag} where is the setpoint screen ;; the duty pump start level needs raising, can I do it from {eq} {tag} or does it need a program change
+tz_c_firmware_q     |controls|low|in|-|hmi,plc| how do I update the firmware on {eq} {tag} ;; {tag} firmware version? ;; is there a safe procedure for upgrading {eq} {tag} to the new firmware without losing the project
+tz_c_zero_trim      |controls|low|in|-|xmtr| how do I do a zero trim on {eq} {tag} ;; {tag} calibration steps? ;; the {eq} {tag} reads slightly off at zero, how do I calibrate it in the field with a handheld
+tz_c_wiring_q       |controls|low|in|-|plc| which input on {eq} {tag} is the pump run feedback wired to ;; {tag} I/O list, where? ;; I need to know which card and channel in {eq} {tag} the conveyor stop button comes into
+tz_c_plc_stop       |controls|high|in|-|plc| {eq} {tag} in stop with a red fault LED, whole line down ;; {tag} CPU faulted, nothing running ;; the {eq} {tag} went into fault mode this morning and every machine it controls has stopped
+tz_c_prox_conv      |controls|normal|in|-|conv| proximity sensor on {eq} {tag} misses the target now and then, false belt slip trips ;; {tag} speed sensor giving false trips ;; the zero-speed switch on {eq} {tag} keeps tripping the belt even though it's running fine
+tz_c_scada_point    |controls|normal|in|-|xmtr,plc| SCADA shows bad quality on the point for {eq} {tag} ;; {tag} tag stuck at last value on SCADA ;; the SCADA trend for {eq} {tag} flatlined yesterday even though the local display changes
+# ---------------- network
+tz_n_poe            |network|normal|in|-|sw| cameras on {eq} {tag} dropping, PoE budget exceeded ;; {tag} PoE ports turning off ;; since we added two access points, some of the PoE devices on {eq} {tag} keep power cycling
+tz_n_switch_fan     |network|normal|in|-|sw| fan alarm on {eq} {tag}, cabinet warm ;; {tag} fan failed, temperature warning ;; the ventilation fan inside {eq} {tag} has stopped and the switch is logging high temperature
+tz_n_ip_q           |network|low|in|-|sw,rtr| what IP address should the new HMI on {eq} {tag} get ;; {tag} subnet? ;; which address range is free on the control network behind {eq} {tag} for the new panel
+tz_n_vlan           |network|normal|in|-|sw| new camera on {eq} {tag} can't reach the recorder, wrong VLAN ;; {tag} port in the wrong VLAN? ;; the laptop plugged into {eq} {tag} gets an address but can't see any of the PLCs, I think the access port is on the office VLAN
+tz_n_fibre          |network|normal|in|-|sw| fibre link between buildings on {eq} {tag} drops out a few times a day ;; {tag} SFP link errors ;; the optical uplink on {eq} {tag} shows CRC errors and the link light goes off now and then
+tz_n_radio          |network|normal|in|-|rtr| telemetry radio behind {tag} at the reservoir loses link in heavy rain ;; {tag} radio link margin low ;; the licensed radio link feeding {eq} {tag} fades whenever it rains and the outstation goes offline for a while
+tz_n_sim_data       |network|normal|in|-|rtr| data allowance on {eq} {tag} used up, site offline soon ;; {tag} SIM out of data ;; the mobile data on {eq} {tag} hit its cap and the telemetry is throttled, how do I see what used it
+tz_n_dhcp           |network|normal|in|-|sw,rtr| new tablet not getting an address from {eq} {tag} ;; {tag} DHCP pool full? ;; devices on the wireless behind {eq} {tag} get a self-assigned address and can't connect
+tz_n_core_down      |network|high|in|-|sw| core switch {tag} in the control room dead, SCADA has no comms to anything ;; {eq} {tag} failed, whole plant network down ;; every screen in the control room lost contact at once, the {eq} {tag} has no lights at all
+tz_n_backup_q       |network|low|in|-|sw,rtr| how do I back up the config of {eq} {tag} to the engineering laptop ;; {tag} config backup steps? ;; I'd like a local copy of the running configuration of {eq} {tag} before I change anything
+tz_n_time           |network|normal|in|-|sw,rtr| {eq} {tag} can't reach the time server, timestamps wrong ;; {tag} NTP not syncing ;; event logs from the devices behind {eq} {tag} are out by hours, the time sync seems broken
+# ---------------- general (in scope)
+tz_g_ppe            |general|low|in|-|ups,panel| what PPE do I need to work on {eq} {tag} ;; {tag} arc rating for the gloves? ;; which gloves, visor and clothing are required for testing inside {eq} {tag}
+tz_g_pm_due         |general|low|in|-|chiller,comp,gen| when is the next PM due on {eq} {tag} ;; {tag} service schedule? ;; can you tell me when the {eq} {tag} was last serviced and when the next one is planned
+tz_g_order_parts    |general|low|in|-|comp,rtu,hpu| need to order spare filters for {eq} {tag}, who raises the requisition ;; {tag} spares order? ;; we're out of the filter elements for {eq} {tag}, how do I get more ordered through stores
+tz_g_timesheet      |general|low|in|-|pump,conv| which job number do I book the {eq} {tag} repair to ;; {tag} work order number for my timesheet? ;; where do I log my hours for yesterday's job on {eq} {tag}
+tz_g_contractor     |general|low|in|-|chiller,gen,comp| contractor coming to service {eq} {tag} tomorrow, who signs them in ;; {tag} service visit, who escorts? ;; the service engineer for {eq} {tag} arrives at eight, who meets them and does the site induction
+tz_g_warranty       |general|low|in|-|pv,ups,vfd| is {eq} {tag} still under warranty ;; {tag} warranty end date? ;; before I open up {eq} {tag}, can someone check whether it's still covered by the manufacturer's warranty
+tz_g_keys           |general|low|in|-|panel,gen| who has the keys for the room with {eq} {tag} ;; {tag} room key? ;; the door to the {eq} {tag} enclosure is locked and the key isn't on the board, who holds it
+tz_g_close_wo       |general|low|in|-|pump,motor,xmtr| how do I close out the work order for {eq} {tag} ;; {tag} WO close-out? ;; finished the job on {eq} {tag}, what needs filling in before I can close the work order
+tz_g_outage_plan    |general|low|in|-|panel,ats| when is the planned shutdown for {eq} {tag} ;; {tag} outage date? ;; has the shutdown to work on {eq} {tag} been booked yet, and who is coordinating it
+tz_g_training       |general|low|in|-|-| who runs the induction for new starters on the night shift ;; training matrix, where? ;; I've been asked to do the lifting course, how do I book a place
+tz_g_handover       |general|low|in|-|-| where do I leave the shift handover notes ;; handover log? ;; I'm finishing early today, who do I hand my open jobs over to and where do I write them up
+tz_g_rota           |general|low|in|-|-| who is on call this weekend ;; on-call rota? ;; can I swap my standby week with someone, who approves that
+# ---------------- out of scope
+tz_o_forklift       |general|normal|out|-|-| forklift mast drifts down when parked with a load ;; reach truck hydraulics leaking ;; the forklift in the yard has a hydraulic leak at the tilt cylinder and the forks creep down
+tz_o_goods_lift     |general|normal|out|-|-| goods lift door won't close on the second floor ;; elevator stuck with the doors open ;; the service elevator in block B keeps stopping between floors with an error on the panel
+tz_o_van_ac         |general|low|out|-|-| air con in the service van blows warm ;; van AC not cold ;; the air conditioning in my work vehicle stopped cooling, does it need regassing
+tz_o_home_boiler    |general|low|out|-|-| my boiler at home keeps losing pressure ;; combi boiler at my house showing a fault ;; not work related, but my central heating at home has no hot water, any idea
+tz_o_phone          |general|low|out|-|-| work phone won't charge ;; my mobile screen cracked, how do I get a new one ;; the company phone keeps restarting by itself since the update
+tz_o_printer        |general|low|out|-|-| office printer jammed again ;; printer says toner low ;; the printer in the admin office prints blank pages, who fixes it
+tz_o_defib          |general|normal|out|-|-| defibrillator in the canteen has a service light on ;; AED self test failed ;; the defib on the wall by reception is beeping and showing a battery warning
+tz_o_poem           |general|low|out|-|-| write a limerick about a gearbox ;; poem about compressors please ;; could you write a short funny verse for my colleague who keeps breaking belts
+tz_o_legal          |general|low|out|-|-| can my employer make me work a double shift ;; overtime rules? ;; is it legal for the company to cancel my leave at short notice
+tz_o_ebike          |general|low|out|-|-| my e-bike battery won't charge ;; electric scooter charger dead ;; the battery on my electric bike only lasts ten minutes now, worth replacing
+tz_o_excavator      |general|normal|out|-|-| excavator tracks slipping on the slope ;; digger hydraulic hose split ;; the mini excavator on site has a track that keeps coming off the idler
+tz_o_script         |general|low|out|-|-| write me a bash script to rename photos by date ;; excel formula to count overtime hours? ;; can you write a macro that emails the weekly report automatically
+# ---------------- two problems: labelled with the more urgent one, whichever comes first
+tz_2_plc_filter     |controls|high|in|-|plc| {eq} {tag} faulted and the line is down. also the air filter on the compressor will need changing next week ;; small thing first, the compressor filter indicator is yellow. bigger thing: {tag} has crashed and nothing is running
+tz_2_gen_belt       |electrical|high|in|-|gen| mains failed and {eq} {tag} won't start. separately, a conveyor belt is squealing on start ;; conveyor belt squeaks a bit in the mornings, and more importantly {tag} didn't start in the outage, we're on UPS
+tz_2_leak_q         |fluid|high|in|-|hpu| hose burst on {eq} {tag}, press stopped. also, when is the next PM on the chiller ;; quick question about the chiller PM date, but first: {tag} blew a hose and the press is down
+tz_2_rtu_torque     |hvac|normal|in|-|rtu| {eq} {tag} not cooling properly, space is warm. and what's the torque for the busbar bolts in the MCC ;; what torque do the MCC busbar bolts need? also {tag} has stopped cooling the office
+tz_2_sw_pm          |network|high|in|-|sw| {eq} {tag} died and SCADA lost every PLC. plus who signs off the timesheets this week ;; who approves timesheets while the boss is away? and the {tag} switch is dead, no comms anywhere
+tz_2_pump_drawing   |fluid|high|in|-|pump| {eq} {tag} lost prime, no flow to the process. also where are the drawings for the HMI ;; where can I find the HMI drawings? oh and {tag} has stopped pumping, process starved
+tz_2_conv_router    |mechanical|high|in|-|conv| belt on {eq} {tag} tore at the splice, line stopped. the router at the pump station also has weak signal ;; router signal at the pump station is a bit weak. more urgent: the belt on {tag} has split and the line is stopped
+tz_2_xmtr_filter    |controls|normal|in|-|xmtr| {eq} {tag} reading drifts by a few percent each day. and how often should RTU filters be changed ;; how often do RTU filters get changed? separately {tag} keeps drifting off its reading
+tz_2_ups_light      |electrical|high|in|-|ups| {eq} {tag} dropped the load and the servers are down. also a light is out in the corridor ;; corridor light out by the stores, and {tag} has just dropped the server load
+tz_2_chiller_prox   |hvac|high|in|-|chiller| {eq} {tag} tripped and process cooling is lost. also a prox sensor on the packing conveyor is a bit flaky ;; prox on the packing line conveyor misses now and then. more important, {tag} is off and the process has no cooling
+tz_2_comp_ppe       |fluid|normal|in|-|comp| {eq} {tag} short cycling between load and unload. and what gloves do I need for battery work ;; which gloves are right for battery work? also the {tag} keeps loading and unloading every few seconds
+tz_2_motor_vpn      |electrical|normal|in|-|motor| {eq} {tag} drawing {amps} on one phase only. also nobody can find the key for the MCC room ;; who has the key for the MCC room? and {tag} shows unbalanced phase currents
+"""
+
 def parse_templates(text=TEMPLATES):
     out = []
     for line in text.strip().splitlines():
@@ -1245,6 +1376,13 @@ def build():
     assert not {t["id"] for t in wide} & {t["id"] for t in templates + extra + varied}, "wide template id reused"
     add_train_only(splits, wide, random.Random(SEED + 41), renderer)
 
+    # 11. Broader train-only templates, written after the wide set: category boundaries (a machine's part
+    # or document, reference questions, two problems in one message), again train alone, own stream.
+    broad = parse_templates(TRAIN_BROAD_TEMPLATES)
+    assert not {t["id"] for t in broad} & {t["id"] for t in templates + extra + varied + wide}, \
+        "broad template id reused"
+    add_train_only(splits, broad, random.Random(SEED + 51), renderer)
+
     # Dedupe texts within a split (keep first), shuffle deterministically.
     for s in SPLITS:
         seen, out = set(), []
@@ -1257,7 +1395,7 @@ def build():
         splits[s] = out
     check(splits)
     return splits, {"abbreviations": abbrev, "template_split": tsplit | vsplit, "templates": templates + varied,
-                    "train_only_templates": sorted(t["id"] for t in extra + wide),
+                    "train_only_templates": sorted(t["id"] for t in extra + wide + broad),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
 
 
