@@ -63,7 +63,7 @@ macro_rules! label_impls {
             /// Every value, in declaration order.
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
 
-            /// This value's position in [`Self::ALL`] (and in the model's head outputs).
+            /// This value's position in [`Self::ALL`].
             pub fn index(self) -> usize {
                 self as usize
             }
@@ -138,6 +138,7 @@ mod tests {
         }
         for u in Urgency::ALL {
             assert_eq!(u.as_str().parse::<Urgency>().unwrap(), *u);
+            assert_eq!(Urgency::ALL[u.index()], *u);
         }
         for r in Route::ALL {
             assert_eq!(r.as_str().parse::<Route>().unwrap(), *r);
