@@ -1346,14 +1346,12 @@ def build():
     # 8. Train-only templates, from their own random stream so that dev and test stay as they were.
     # A rendering that happens to equal a dev or test text is dropped.
     extra = parse_templates(TRAIN_ONLY_TEMPLATES)
-    assert not {t["id"] for t in extra} & {t["id"] for t in templates}, "train-only template id reused"
     add_train_only(splits, extra, random.Random(SEED + 21), renderer)
 
     # 9. Varied templates: their own split draw (about 20 % each to dev and test, stratified by kind and
     # category) and their own random stream, after everything else. Plain items only; a rendering equal
     # to a text already in another split is dropped.
     varied = parse_templates(VARIED_TEMPLATES)
-    assert not {t["id"] for t in varied} & {t["id"] for t in templates + extra}, "varied template id reused"
     vgroups = collections.defaultdict(list)
     for t in varied:
         kind = ("flag" if t["flags"] else "neg" if t["id"].startswith("v_neg_") else
@@ -1373,15 +1371,17 @@ def build():
     # 10. Wider train-only templates, written after the varied set: more situations and ways of writing
     # for train alone, from their own random stream; a rendering equal to a dev or test text is dropped.
     wide = parse_templates(TRAIN_WIDE_TEMPLATES)
-    assert not {t["id"] for t in wide} & {t["id"] for t in templates + extra + varied}, "wide template id reused"
     add_train_only(splits, wide, random.Random(SEED + 41), renderer)
 
     # 11. Broader train-only templates, written after the wide set: category boundaries (a machine's part
     # or document, reference questions, two problems in one message), again train alone, own stream.
     broad = parse_templates(TRAIN_BROAD_TEMPLATES)
-    assert not {t["id"] for t in broad} & {t["id"] for t in templates + extra + varied + wide}, \
-        "broad template id reused"
     add_train_only(splits, broad, random.Random(SEED + 51), renderer)
+
+    # Every template set's ids are unique within it (parse_templates); none may repeat across sets.
+    ids = collections.Counter(t["id"] for t in templates + extra + varied + wide + broad)
+    reused = sorted(i for i, n in ids.items() if n > 1)
+    assert not reused, f"template id reused across template sets: {reused}"
 
     # Dedupe texts within a split (keep first), shuffle deterministically.
     for s in SPLITS:
