@@ -23,6 +23,7 @@ pub enum Hazard {
     Refrigerant,
     Toxic,
     Runaway,
+    Unguarded,
 }
 
 impl Hazard {
@@ -38,6 +39,7 @@ impl Hazard {
             Hazard::Refrigerant => "refrigerant_release",
             Hazard::Toxic => "toxic_release",
             Hazard::Runaway => "runaway_machine",
+            Hazard::Unguarded => "unguarded_machine",
         }
     }
 }
@@ -79,6 +81,14 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
+            // Something driven into an eye or through the skin: a high-pressure
+            // injection injury looks small and needs a hospital at once.
+            Hazard::Injury,
+            re(
+                r"(?i)\b((spray\w*|splash\w*|squirt\w*|jet\w*)\b[^.;!?]{0,40}\b(in|into) (his|her|their|my|the|both|one|an?) eyes?|(oil|fluid|acid|caustic|chemical|debris|swarf|metal|particles?|grease|coolant|refrigerant)\b[^.;!?]{0,30}\b(in|into) (his|her|their|my|both|one|an?) eyes?|injection injur\w*|inject(ed|ing) (in|into|under|through) (the |his |her |their |my )?(skin|hand|finger|palm|arm|leg))\b",
+            ),
+        ),
+        (
             Hazard::Flooding,
             re(
                 r"(?i)\b(flood(ing|ed|s)?|water (is )?(rising|pouring|gushing)|submerged|under water|ankle[- ]deep|knee[- ]deep|burst (pipe|main))\b",
@@ -100,6 +110,13 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             Hazard::Runaway,
             re(
                 r"(?i)\b(runaway|run away|over ?speed\w*|(won'?t|will not|can'?t|cannot) (be )?stop(ped)?|(roll(s|ed|ing)?|run(s|ning)?|ran) back(wards)? (under load|uncontrolled|towards|on (the|its) own|by itself)|run-?back)\b",
+            ),
+        ),
+        (
+            // A machine left moving with its guard open or someone's hands in it.
+            Hazard::Unguarded,
+            re(
+                r"(?i)\b(guard\w*( door| gate)?\b[^.;!?]{0,20}\b(open|off|removed|missing|bypassed)\b[^.;!?]{0,60}\b(keeps?|kept|still|while|whilst)\b[^.;!?]{0,15}\b(running|cycling|moving|turning)|(keeps?|kept|still)\b[^.;!?]{0,10}\b(running|cycling|moving|turning)\b[^.;!?]{0,60}\b(reach\w*|hands?|arms?|operator|person|someone)\b[^.;!?]{0,10}\b(in|into|inside)|(reach\w*|hands?|arms?)\b[^.;!?]{0,10}\b(in|into|inside)\b[^.;!?]{0,60}\b(while|whilst|still|keeps?)\b[^.;!?]{0,15}\b(running|cycling|moving|turning))\b",
             ),
         ),
     ]
@@ -145,10 +162,14 @@ static CLEARED: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)^\s*(alarms? )?(is|are|has|have|was)( now| all)? (clear(ed)?|reset|gone|normal)\b")
 });
 
-/// Every hazard named (and not negated) anywhere in the text.
+/// Every hazard named (and not negated) anywhere in the text, each once,
+/// with the words of its first pattern that matched.
 pub fn hazards(text: &str) -> Vec<(Hazard, String)> {
-    let mut found = Vec::new();
+    let mut found: Vec<(Hazard, String)> = Vec::new();
     for (hazard, pattern) in HAZARDS.iter() {
+        if found.iter().any(|(h, _)| h == hazard) {
+            continue;
+        }
         if let Some(m) = pattern
             .find_iter(text)
             .find(|m| !negated(text, m.start(), m.end()))
@@ -422,6 +443,45 @@ mod tests {
         );
         assert!(hazard_names("walked back to the workshop to get the grease gun").is_empty());
         assert!(hazard_names("pump spins backwards when stopped").is_empty());
+    }
+
+    #[test]
+    fn fluid_in_an_eye_or_under_the_skin_is_an_injury() {
+        for t in [
+            "HELP - pinhole leak on hose at HPU 168B sprayed fitter in the eye",
+            "hydraulic oil in his eye after the hose let go",
+            "grease gun injected into his finger, looks like a small cut",
+            "possible injection injury from the pinhole leak on the press",
+        ] {
+            assert_eq!(hazard_names(t), vec![Hazard::Injury], "{t}");
+        }
+        for t in [
+            "oil-injected screw compressor running hot, 104 C",
+            "replace the eye bolt on the gearbox lid",
+            "wear eye protection when topping up the HPU",
+            "fuel injection pump on the genset leaking diesel",
+        ] {
+            assert!(hazard_names(t).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_machine_moving_with_its_guard_open_or_hands_in_it_is_a_hazard() {
+        for t in [
+            "guard door on BC-369 open and the machine keeps cycling with the operator reaching in",
+            "interlock faulty, guard removed and the press still running",
+            "operator reaching into the filler while it keeps running",
+        ] {
+            assert_eq!(hazard_names(t), vec![Hazard::Unguarded], "{t}");
+        }
+        for t in [
+            "guards refitted after PM, conveyor running fine",
+            "guard removed for the belt change, machine isolated and locked out",
+            "the press keeps cycling slowly, check the hydraulic pressure",
+            "no guard open, machine still running normally",
+        ] {
+            assert!(hazard_names(t).is_empty(), "{t}");
+        }
     }
 
     #[test]
