@@ -69,31 +69,14 @@ def load_state(name):
     return {k: v.numpy().astype(np.float32) for k, v in sd.items()}
 
 
-CRITICAL = train.URGENCY.index("critical")
-CRITICAL_BIAS_MAX = 3.0
-# A shift may not push dev critical precision below this: "no smell of gas" must not become critical.
-CRITICAL_PRECISION_FLOOR = 0.80
+CRITICAL = train.CRITICAL
+CRITICAL_BIAS_MAX = train.CRITICAL_BIAS_MAX
+CRITICAL_PRECISION_FLOOR = train.CRITICAL_PRECISION_FLOOR
+critical_bias = train.critical_bias
 
 
-def critical_bias(dev_logits, dev_urgency):
-    """Shift added to the critical urgency logit (steps of 0.05, 0 to CRITICAL_BIAS_MAX): the smallest
-    one reaching the best dev critical recall among the shifts that keep dev critical precision at
-    CRITICAL_PRECISION_FLOOR or above. Folded into the head's bias, so the graph's raw logits carry it."""
-    crit = dev_urgency == CRITICAL
-    best_b, best_r = 0.0, -1.0
-    for b in np.arange(0.0, CRITICAL_BIAS_MAX + 1e-9, 0.05):
-        z = dev_logits.copy()
-        z[:, CRITICAL] += b
-        pred = z.argmax(1)
-        r = float((pred[crit] == CRITICAL).mean())
-        prec = float(crit[pred == CRITICAL].mean()) if (pred == CRITICAL).any() else 1.0
-        if prec < CRITICAL_PRECISION_FLOOR and b > 0:
-            break
-        if r > best_r + 1e-12:
-            best_b, best_r = float(round(b, 2)), r
-        if r == 1.0:
-            break
-    return best_b, best_r
+def ffn_width(w):
+    return w["encoder.layer.0.intermediate.dense.weight"].shape[0]
 
 
 def build_graphs(teacher_w, student_w, student_layers):
@@ -105,12 +88,13 @@ def build_graphs(teacher_w, student_w, student_layers):
     s = build.build_fp32_model(
         student_w, layers=student_layers, heads=train.HEADS, graph_name="triage_student",
         producer_version=VERSION,
-        doc_string=f"slmd triage student: {student_layers}-layer encoder distilled from the triage teacher, fp32")
+        doc_string=f"slmd triage student: {student_layers}-layer encoder (FFN {ffn_width(student_w)}) distilled from "
+                   "the triage teacher, fp32")
     onnx.save(s, str(FILES["student_fp32"]))
     head_weights = {f"heads.{h}.weight" for h in HEAD_NAMES}
     build.weight_only_int8(
         FILES["student_fp32"], FILES["student_w8"], skip=head_weights,
-        doc_string=f"slmd triage student ({student_layers} layers), weight-only int8 MatMul weights "
+        doc_string=f"slmd triage student ({student_layers} layers, FFN {ffn_width(student_w)}), weight-only int8 MatMul weights "
                    f"(per output channel), fp32 heads")
     build.int8_word_embeddings(FILES["student_w8"], FILES["student_int8"])
     for k, p in FILES.items():
@@ -268,6 +252,7 @@ source_weights_sha256 = "{weights_sha}"
 teacher = "{build.SOURCE_MODEL} fine-tuned with triage heads, {build.LAYERS} layers"
 student_layers = {student_layers}
 student_layer_map = {json.dumps(summary["layer_map"])}
+student_ffn = {summary["ffn"]}
 training_data = "models/data (models/dataset.py)"
 training_data_sha256_train = "{data_sha["train"]}"
 training_data_sha256_dev = "{data_sha["dev"]}"
@@ -331,6 +316,12 @@ def subsets(rows):
     return out
 
 
+def shape(info):
+    """A student's shape in words: "3 layers" or "3 layers, FFN 1024"."""
+    ffn = info.get("ffn", build.INTERMEDIATE)
+    return f"{info['layers']} layers" + (f", FFN {ffn}" if ffn < build.INTERMEDIATE else "")
+
+
 def pct(x):
     return f"{100 * x:.1f} %"
 
@@ -339,8 +330,8 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
                  retrieval, n_passages, biases):
     models = ["teacher_fp32", "student_fp32", "student_int8"]
     label = {"teacher_fp32": "teacher fp32 (6 layers)",
-             "student_fp32": f"student fp32 ({student_info['layers']} layers)",
-             "student_int8": f"student int8 ({student_info['layers']} layers, shipped)"}
+             "student_fp32": f"student fp32 ({shape(student_info)})",
+             "student_int8": f"student int8 ({shape(student_info)}, shipped)"}
     L = []
     L.append(f"# {NAME}: evaluation report\n")
     L.append("Written by `models/export.py`. All figures are on the held-out **test** split of `models/data/` "
@@ -488,11 +479,24 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
              f"lr {teacher_info['lr']}, batch {train.BATCH}, urgency class weights {train.URGENCY_WEIGHTS}, "
              f"embedding-preservation weight {train.EMB_LOSS_WEIGHT}, word-embedding table frozen; "
              f"{teacher_info['train_seconds']} s on 2 CPU threads. The epoch kept is the one with the best dev "
-             "score (mean of the three head accuracies and critical recall).")
-    L.append(f"- Student: teacher layers {student_info['layer_map']}, {student_info['epochs']} epochs, "
+             "score (mean of the three head accuracies and critical recall"
+             + (", at the critical shift that epoch's logits would get" if teacher_info.get("select_at_shift") else "")
+             + ").")
+    ffn = student_info.get("ffn", build.INTERMEDIATE)
+    pruned = (f", FFN pruned from {build.INTERMEDIATE} to {ffn} neurons per layer (the teacher's neurons "
+              "with the largest mean |GELU activation| × output-weight norm on train)") \
+        if ffn < build.INTERMEDIATE else ""
+    hidden = (f" + MSE to the teacher's last hidden states (weight {student_info['hidden_weight']})"
+              if student_info.get("hidden_weight", 0) > 0 else "")
+    k = student_info.get("average_from", 0)
+    averaged = (f", the mean of the weights of epochs {k}..{student_info['epochs']} being one more candidate"
+                if k else "")
+    L.append(f"- Student: teacher layers {student_info['layer_map']}{pruned}, {student_info['epochs']} epochs, "
              f"lr {student_info['lr']}, labels + KL to the teacher's logits at T = {train.KD_T} (weight "
              f"{student_info.get('kd_weight', train.KD_WEIGHT)}) + cosine and MSE to the teacher's pooled "
-             f"embedding + cosine to the original model's embedding; same epoch selection; "
+             f"embedding + cosine to the original model's embedding{hidden}; epoch selection by the same score"
+             f"{' at the critical shift each epoch would get' if student_info.get('select_at_shift') else ''}"
+             f"{averaged}; "
              f"{student_info['train_seconds']} s.")
     L.append("- Everything runs on CPU with fixed seeds and deterministic torch kernels.\n")
     L.append("## Limits\n")
@@ -598,7 +602,8 @@ def main():
 
     s8 = res["student_int8"]
     summary = {
-        "layer_map": student_info["layer_map"], "critical_shift": biases["student"]["shift"],
+        "layer_map": student_info["layer_map"], "ffn": student_info.get("ffn", build.INTERMEDIATE),
+        "critical_shift": biases["student"]["shift"],
         "category_accuracy": s8["category"]["accuracy"], "urgency_accuracy": s8["urgency"]["accuracy"],
         "in_scope_accuracy": s8["in_scope"]["accuracy"], "critical_recall": s8["critical_recall"],
         "category_ece": s8["category"]["ece"], "urgency_ece": s8["urgency"]["ece"],

@@ -123,11 +123,11 @@ class Attention(nn.Module):
 
 
 class Layer(nn.Module):
-    def __init__(self):
+    def __init__(self, ffn=build.INTERMEDIATE):
         super().__init__()
         self.attention = Attention()
-        self.intermediate = Dense(build.HIDDEN, build.INTERMEDIATE, False)
-        self.output = Dense(build.INTERMEDIATE, build.HIDDEN, True)
+        self.intermediate = Dense(build.HIDDEN, ffn, False)
+        self.output = Dense(ffn, build.HIDDEN, True)
 
     def forward(self, x, mask_bias):
         b, s, _ = x.shape
@@ -146,16 +146,16 @@ class Layer(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self, n_layers):
+    def __init__(self, n_layers, ffn=build.INTERMEDIATE):
         super().__init__()
-        self.layer = nn.ModuleList([Layer() for _ in range(n_layers)])
+        self.layer = nn.ModuleList([Layer(ffn) for _ in range(n_layers)])
 
 
 class TriageModel(nn.Module):
-    def __init__(self, n_layers, with_heads=True, dropout=0.1):
+    def __init__(self, n_layers, with_heads=True, dropout=0.1, ffn=build.INTERMEDIATE):
         super().__init__()
         self.embeddings = Embeddings()
-        self.encoder = Encoder(n_layers)
+        self.encoder = Encoder(n_layers, ffn)
         self.heads = nn.ModuleDict({name: nn.Linear(build.HIDDEN, n) for name, _, n in HEADS}) \
             if with_heads else None
         self.drop = nn.Dropout(dropout)
@@ -396,9 +396,45 @@ def metrics(logits, labels, temps=None):
     return out
 
 
+CRITICAL = URGENCY.index("critical")
+CRITICAL_BIAS_MAX = 3.0
+# A shift may not push dev critical precision below this: "no smell of gas" must not become critical.
+CRITICAL_PRECISION_FLOOR = 0.80
+
+
+def critical_bias(dev_logits, dev_urgency):
+    """Shift added to the critical urgency logit (steps of 0.05, 0 to CRITICAL_BIAS_MAX): the smallest
+    one reaching the best dev critical recall among the shifts that keep dev critical precision at
+    CRITICAL_PRECISION_FLOOR or above. export.py folds it into the head's bias, so the graph's raw
+    logits carry it."""
+    crit = dev_urgency == CRITICAL
+    best_b, best_r = 0.0, -1.0
+    for b in np.arange(0.0, CRITICAL_BIAS_MAX + 1e-9, 0.05):
+        z = dev_logits.copy()
+        z[:, CRITICAL] += b
+        pred = z.argmax(1)
+        r = float((pred[crit] == CRITICAL).mean())
+        prec = float(crit[pred == CRITICAL].mean()) if (pred == CRITICAL).any() else 1.0
+        if prec < CRITICAL_PRECISION_FLOOR and b > 0:
+            break
+        if r > best_r + 1e-12:
+            best_b, best_r = float(round(b, 2)), r
+        if r == 1.0:
+            break
+    return best_b, best_r
+
+
+def shifted(logits, shift):
+    """The logits with `shift` added to the critical urgency logit, as the exported graph has them."""
+    out = dict(logits)
+    out["urgency"] = logits["urgency"].copy()
+    out["urgency"][:, CRITICAL] += shift
+    return out
+
+
 def score(m):
-    """Dev selection score: mean of the three head accuracies and critical recall. (The critical
-    threshold itself is set afterwards on dev, see export.critical_bias.)"""
+    """Dev selection score: mean of the three head accuracies and critical recall (with --select-at-shift,
+    measured at the critical shift export.py would give that epoch's logits, see critical_bias)."""
     return (m["category"]["accuracy"] + m["urgency"]["accuracy"] + m["in_scope"]["accuracy"]
             + m["critical_recall"]) / 4
 
@@ -435,7 +471,20 @@ def drop_tokens(m, p, gen):
     return m.masked_fill(hide, 0)
 
 
-def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, loss_extra, tag, token_dropout=0.0):
+def evaluate_dev(model, dev_ids, dev_labels, at_shift):
+    """Dev metrics, the critical shift these logits would get, and the selection score. With at_shift the
+    metrics (so the score) are taken at that shift, the operating point the epoch would ship with."""
+    _, dlg = run_model(model, dev_ids)
+    shift, _ = critical_bias(dlg["urgency"], dev_labels["urgency"])
+    dm = metrics(shifted(dlg, shift) if at_shift else dlg, dev_labels)
+    dm["critical_shift"] = shift
+    return dm, shift, score(dm)
+
+
+def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, loss_extra, tag, token_dropout=0.0,
+               average_from=0, at_shift=False):
+    """Trains and keeps the best dev epoch. With average_from = k > 0, the running mean of the weights at the
+    end of epochs k..last is also a candidate, judged on dev like an epoch."""
     rng = __import__("random").Random(SEED)
     gen = torch.Generator().manual_seed(SEED)
     n_batches = math.ceil(len(ids) / BATCH)
@@ -458,18 +507,33 @@ def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, los
             tot += float(loss.detach())
             if bi % 20 == 0:
                 log(f"{tag} epoch {ep + 1} batch {bi}/{n_batches} loss {tot / (bi + 1):.4f}")
-        _, dlg = run_model(model, dev_ids)
-        dm = metrics(dlg, dev_labels)
-        s = score(dm)
+        dm, shift, s = evaluate_dev(model, dev_ids, dev_labels, at_shift)
         history.append({"epoch": ep + 1, "train_loss": tot / n_batches, "dev_score": s,
                         "dev": {k: (v["accuracy"] if isinstance(v, dict) else v) for k, v in dm.items()},
                         "seconds": round(time.time() - t0, 1)})
         log(f"{tag} epoch {ep + 1}: loss {tot / n_batches:.4f} dev cat {dm['category']['accuracy']:.4f} "
             f"urg {dm['urgency']['accuracy']:.4f} scope {dm['in_scope']['accuracy']:.4f} "
-            f"crit recall {dm['critical_recall']:.4f} ({time.time() - t0:.0f} s)")
+            f"crit recall {dm['critical_recall']:.4f}{' at' if at_shift else ';'} critical shift {shift} "
+            f"({time.time() - t0:.0f} s)")
         if s > best:
             best = s
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if 0 < average_from <= ep + 1:
+            n = ep + 2 - average_from
+            cur = model.state_dict()
+            avg = {k: v.detach().clone() for k, v in cur.items()} if n == 1 else \
+                {k: avg[k] + (cur[k].detach() - avg[k]) / n for k in cur}
+    if 0 < average_from <= epochs:
+        model.load_state_dict(avg)
+        dm, shift, s = evaluate_dev(model, dev_ids, dev_labels, at_shift)
+        history.append({"epoch": f"mean of {average_from}..{epochs}", "dev_score": s,
+                        "dev": {k: (v["accuracy"] if isinstance(v, dict) else v) for k, v in dm.items()}})
+        log(f"{tag} mean of epochs {average_from}..{epochs}: dev cat {dm['category']['accuracy']:.4f} "
+            f"urg {dm['urgency']['accuracy']:.4f} scope {dm['in_scope']['accuracy']:.4f} "
+            f"crit recall {dm['critical_recall']:.4f}{' at' if at_shift else ';'} critical shift {shift}")
+        if s > best:
+            best = s
+            best_state = avg
     model.load_state_dict(best_state)
     return history
 
@@ -525,10 +589,47 @@ def cmd_teacher(args):
 
     t = time.time()
     hist = train_loop(model, ids["train"], labels["train"], ids["dev"], labels["dev"], args.epochs,
-                      args.lr, args.head_lr, extra, "teacher", args.token_dropout)
+                      args.lr, args.head_lr, extra, "teacher", args.token_dropout, 0, args.select_at_shift)
     finish(model, args.name, ids, labels, orig, hist,
            {"layers": build.LAYERS, "epochs": args.epochs, "lr": args.lr, "token_dropout": args.token_dropout,
+            "select_at_shift": args.select_at_shift,
             "train_seconds": round(time.time() - t)})
+
+
+PRUNE_SAMPLE = 2000  # training texts (evenly spaced over train) used to rank the FFN neurons
+
+
+@torch.no_grad()
+def ffn_keep(teacher, ids, layer_map, ffn):
+    """For each teacher layer in layer_map, the `ffn` intermediate neurons to keep (ascending indices).
+    A neuron's score is its mean |GELU activation| over the real (unpadded) word pieces of PRUNE_SAMPLE
+    training texts spread evenly over the split, times the L2 norm of its output weights (what it can add
+    to the residual stream)."""
+    teacher.eval()
+    sums = {li: torch.zeros(build.INTERMEDIATE, dtype=torch.float64) for li in layer_map}
+    count = 0
+    state = {}
+
+    def hook(li):
+        def record(module, inputs, out):
+            sums[li] += (F.gelu(out).abs() * state["mask"]).sum((0, 1)).double()
+        return record
+
+    hooks = [teacher.encoder.layer[li].intermediate.dense.register_forward_hook(hook(li)) for li in layer_map]
+    sample = ids[::max(1, len(ids) // PRUNE_SAMPLE)][:PRUNE_SAMPLE]
+    for b in eval_batches(sample):
+        x, m = pad([sample[i] for i in b])
+        state["mask"] = m[:, :, None].float()
+        teacher.hidden(x, m)
+        count += int(m.sum())
+    for h in hooks:
+        h.remove()
+    keep = []
+    for li in layer_map:
+        out_norm = teacher.encoder.layer[li].output.dense.weight.norm(dim=0).double()
+        score = sums[li] / count * out_norm
+        keep.append(torch.sort(torch.topk(score, ffn).indices).values)
+    return keep
 
 
 def cmd_student(args):
@@ -537,16 +638,27 @@ def cmd_student(args):
     teacher.load_state_dict(torch.load(CKPT / f"{args.teacher}.pt"))
     t_emb, t_lg = run_model(teacher, ids["train"])
     layer_map = STUDENT_LAYERS[args.layers]
-    model = TriageModel(args.layers)
+    if not 0 < args.ffn <= build.INTERMEDIATE:
+        raise SystemExit(f"--ffn must be in 1..{build.INTERMEDIATE}")
+    keep = ffn_keep(teacher, ids["train"], layer_map, args.ffn) if args.ffn < build.INTERMEDIATE else None
+    model = TriageModel(args.layers, ffn=args.ffn)
     tsd = teacher.state_dict()
     sd = {}
     for k in model.state_dict():
         src = k
         if k.startswith("encoder.layer."):
             parts = k.split(".")
-            parts[2] = str(layer_map[int(parts[2])])
+            i = int(parts[2])
+            parts[2] = str(layer_map[i])
             src = ".".join(parts)
-        sd[k] = tsd[src].clone()
+            t = tsd[src]
+            if keep is not None and k.endswith(("intermediate.dense.weight", "intermediate.dense.bias")):
+                t = t[keep[i]]
+            elif keep is not None and k.endswith("output.dense.weight") and ".attention." not in k:
+                t = t[:, keep[i]]
+            sd[k] = t.clone()
+        else:
+            sd[k] = tsd[src].clone()
     model.load_state_dict(sd)
     model.embeddings.word_embeddings.weight.requires_grad_(False)
     teacher.eval()
@@ -578,9 +690,11 @@ def cmd_student(args):
 
     t = time.time()
     hist = train_loop(model, ids["train"], labels["train"], ids["dev"], labels["dev"], args.epochs,
-                      args.lr, args.head_lr, extra, f"student{args.layers}", args.token_dropout)
+                      args.lr, args.head_lr, extra, f"student{args.layers}", args.token_dropout, args.average_from,
+                      args.select_at_shift)
     finish(model, args.name, ids, labels, orig, hist,
-           {"layers": args.layers, "layer_map": layer_map, "epochs": args.epochs, "lr": args.lr,
+           {"layers": args.layers, "layer_map": layer_map, "ffn": args.ffn, "epochs": args.epochs,
+            "average_from": args.average_from, "select_at_shift": args.select_at_shift, "lr": args.lr,
             "kd_weight": args.kd_weight, "hidden_weight": args.hidden_weight, "token_dropout": args.token_dropout,
             "train_seconds": round(time.time() - t)})
 
@@ -597,7 +711,11 @@ def main():
     t.add_argument("--name", default="teacher", help="checkpoint name in .ckpt/")
     s = sub.add_parser("student")
     s.add_argument("--layers", type=int, default=3, choices=sorted(STUDENT_LAYERS))
+    s.add_argument("--ffn", type=int, default=build.INTERMEDIATE,
+                   help="intermediate (FFN) neurons per layer; fewer than the teacher's keeps the highest-scoring ones")
     s.add_argument("--epochs", type=int, default=8)
+    s.add_argument("--average-from", type=int, default=0,
+                   help="also try the mean of the weights at the end of this epoch and every later one (0: off)")
     s.add_argument("--lr", type=float, default=1e-4)
     s.add_argument("--head-lr", type=float, default=2e-3)
     s.add_argument("--kd-weight", type=float, default=KD_WEIGHT)
@@ -607,6 +725,9 @@ def main():
                    help="share of each training text's word pieces hidden from attention, drawn anew each batch")
     s.add_argument("--teacher", default="teacher", help="teacher checkpoint name in .ckpt/")
     s.add_argument("--name", default="student", help="checkpoint name in .ckpt/")
+    for p in (t, s):
+        p.add_argument("--select-at-shift", action="store_true",
+                       help="judge each epoch on dev at the critical shift export.py would give it (default: at none)")
     args = ap.parse_args()
     CKPT.mkdir(exist_ok=True)
     {"teacher": cmd_teacher, "student": cmd_student}[args.cmd](args)
