@@ -94,8 +94,8 @@ def build_graphs(teacher_w, student_w, student_layers):
     head_weights = {f"heads.{h}.weight" for h in HEAD_NAMES}
     build.weight_only_int8(
         FILES["student_fp32"], FILES["student_w8"], skip=head_weights,
-        doc_string=f"slmd triage student ({student_layers} layers, FFN {ffn_width(student_w)}), weight-only int8 MatMul weights "
-                   f"(per output channel), fp32 heads")
+        doc_string=f"slmd triage student ({student_layers} layers, FFN {ffn_width(student_w)}), weight-only int8 "
+                   "MatMul weights (per output channel), fp32 heads")
     build.int8_word_embeddings(FILES["student_w8"], FILES["student_int8"])
     for k, p in FILES.items():
         log(f"  {k}: {p.name} {p.stat().st_size / 1e6:.1f} MB")
