@@ -481,6 +481,17 @@ def evaluate_dev(model, dev_ids, dev_labels, at_shift):
     return dm, shift, score(dm)
 
 
+def flat(dm):
+    """Dev metrics for the history: each head's accuracy, and the scalar figures as they are."""
+    return {k: (v["accuracy"] if isinstance(v, dict) else v) for k, v in dm.items()}
+
+
+def describe(dm, shift, at_shift):
+    return (f"dev cat {dm['category']['accuracy']:.4f} urg {dm['urgency']['accuracy']:.4f} "
+            f"scope {dm['in_scope']['accuracy']:.4f} crit recall {dm['critical_recall']:.4f}"
+            f"{' at' if at_shift else ';'} critical shift {shift}")
+
+
 def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, loss_extra, tag, token_dropout=0.0,
                average_from=0, at_shift=False):
     """Trains and keeps the best dev epoch. With average_from = k > 0, the running mean of the weights at the
@@ -508,12 +519,9 @@ def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, los
             if bi % 20 == 0:
                 log(f"{tag} epoch {ep + 1} batch {bi}/{n_batches} loss {tot / (bi + 1):.4f}")
         dm, shift, s = evaluate_dev(model, dev_ids, dev_labels, at_shift)
-        history.append({"epoch": ep + 1, "train_loss": tot / n_batches, "dev_score": s,
-                        "dev": {k: (v["accuracy"] if isinstance(v, dict) else v) for k, v in dm.items()},
+        history.append({"epoch": ep + 1, "train_loss": tot / n_batches, "dev_score": s, "dev": flat(dm),
                         "seconds": round(time.time() - t0, 1)})
-        log(f"{tag} epoch {ep + 1}: loss {tot / n_batches:.4f} dev cat {dm['category']['accuracy']:.4f} "
-            f"urg {dm['urgency']['accuracy']:.4f} scope {dm['in_scope']['accuracy']:.4f} "
-            f"crit recall {dm['critical_recall']:.4f}{' at' if at_shift else ';'} critical shift {shift} "
+        log(f"{tag} epoch {ep + 1}: loss {tot / n_batches:.4f} {describe(dm, shift, at_shift)} "
             f"({time.time() - t0:.0f} s)")
         if s > best:
             best = s
@@ -526,11 +534,8 @@ def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, los
     if 0 < average_from <= epochs:
         model.load_state_dict(avg)
         dm, shift, s = evaluate_dev(model, dev_ids, dev_labels, at_shift)
-        history.append({"epoch": f"mean of {average_from}..{epochs}", "dev_score": s,
-                        "dev": {k: (v["accuracy"] if isinstance(v, dict) else v) for k, v in dm.items()}})
-        log(f"{tag} mean of epochs {average_from}..{epochs}: dev cat {dm['category']['accuracy']:.4f} "
-            f"urg {dm['urgency']['accuracy']:.4f} scope {dm['in_scope']['accuracy']:.4f} "
-            f"crit recall {dm['critical_recall']:.4f}{' at' if at_shift else ';'} critical shift {shift}")
+        history.append({"epoch": f"mean of {average_from}..{epochs}", "dev_score": s, "dev": flat(dm)})
+        log(f"{tag} mean of epochs {average_from}..{epochs}: {describe(dm, shift, at_shift)}")
         if s > best:
             best = s
             best_state = avg

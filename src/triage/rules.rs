@@ -445,43 +445,51 @@ mod tests {
         assert!(hazard_names("pump spins backwards when stopped").is_empty());
     }
 
-    #[test]
-    fn fluid_in_an_eye_or_under_the_skin_is_an_injury() {
-        for t in [
-            "HELP - pinhole leak on hose at HPU 168B sprayed fitter in the eye",
-            "hydraulic oil in his eye after the hose let go",
-            "grease gun injected into his finger, looks like a small cut",
-            "possible injection injury from the pinhole leak on the press",
-        ] {
-            assert_eq!(hazard_names(t), vec![Hazard::Injury], "{t}");
+    /// Each of `hits` names exactly `hazard`; none of `misses` names any.
+    fn assert_hazard(hazard: Hazard, hits: &[&str], misses: &[&str]) {
+        for t in hits {
+            assert_eq!(hazard_names(t), vec![hazard], "{t}");
         }
-        for t in [
-            "oil-injected screw compressor running hot, 104 C",
-            "replace the eye bolt on the gearbox lid",
-            "wear eye protection when topping up the HPU",
-            "fuel injection pump on the genset leaking diesel",
-        ] {
+        for t in misses {
             assert!(hazard_names(t).is_empty(), "{t}");
         }
     }
 
     #[test]
+    fn fluid_in_an_eye_or_under_the_skin_is_an_injury() {
+        assert_hazard(
+            Hazard::Injury,
+            &[
+                "HELP - pinhole leak on hose at HPU 168B sprayed fitter in the eye",
+                "hydraulic oil in his eye after the hose let go",
+                "grease gun injected into his finger, looks like a small cut",
+                "possible injection injury from the pinhole leak on the press",
+            ],
+            &[
+                "oil-injected screw compressor running hot, 104 C",
+                "replace the eye bolt on the gearbox lid",
+                "wear eye protection when topping up the HPU",
+                "fuel injection pump on the genset leaking diesel",
+            ],
+        );
+    }
+
+    #[test]
     fn a_machine_moving_with_its_guard_open_or_hands_in_it_is_a_hazard() {
-        for t in [
-            "guard door on BC-369 open and the machine keeps cycling with the operator reaching in",
-            "interlock faulty, guard removed and the press still running",
-            "operator reaching into the filler while it keeps running",
-        ] {
-            assert_eq!(hazard_names(t), vec![Hazard::Unguarded], "{t}");
-        }
-        for t in [
-            "guards refitted after PM, conveyor running fine",
-            "guard removed for the belt change, machine isolated and locked out",
-            "the press keeps cycling slowly, check the hydraulic pressure",
-            "no guard open, machine still running normally",
-        ] {
-            assert!(hazard_names(t).is_empty(), "{t}");
-        }
+        assert_hazard(
+            Hazard::Unguarded,
+            &[
+                "guard door on BC-369 open and the machine keeps cycling with the operator reaching in",
+                "interlock faulty, guard removed and the press still running",
+                "operator reaching into the filler while it keeps running",
+            ],
+            &[
+                "guards refitted after PM, conveyor running fine",
+                "guard removed for the belt change, machine isolated and locked out",
+                "the press keeps cycling slowly, check the hydraulic pressure",
+                "no guard open, machine still running normally",
+            ],
+        );
     }
 
     #[test]
