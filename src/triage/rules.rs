@@ -2,46 +2,13 @@
 //! out-of-scope topics, and field extraction. Case-insensitive, compiled
 //! once.
 
+pub use crate::labels::Hazard;
 use crate::labels::Urgency;
 use regex::Regex;
 use std::sync::LazyLock;
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
-}
-
-/// A critical hazard named in the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hazard {
-    Gas,
-    Smoke,
-    Fire,
-    ArcFlash,
-    Shock,
-    Injury,
-    Flooding,
-    Refrigerant,
-    Toxic,
-    Runaway,
-    Unguarded,
-}
-
-impl Hazard {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hazard::Gas => "gas",
-            Hazard::Smoke => "smoke",
-            Hazard::Fire => "fire",
-            Hazard::ArcFlash => "arc_flash",
-            Hazard::Shock => "shock",
-            Hazard::Injury => "injury",
-            Hazard::Flooding => "flooding",
-            Hazard::Refrigerant => "refrigerant_release",
-            Hazard::Toxic => "toxic_release",
-            Hazard::Runaway => "runaway_machine",
-            Hazard::Unguarded => "unguarded_machine",
-        }
-    }
 }
 
 static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
@@ -122,6 +89,52 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
     ]
 });
 
+/// Wordings that contain a hazard pattern's words but name an equipment
+/// fault, not a danger to people: a collapsed bearing, an alarm flood on a
+/// screen, an anti-runback device, a flame sensor, a low refrigerant pressure
+/// alarm. A hazard match inside one of these does not count.
+static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
+    vec![
+        (
+            Hazard::Injury,
+            re(
+                r"(?i)\b(bearings?|brgs?|brng|pulleys?|shafts?|impellers?|races?|cages?|filters?|bags?|hoses?|liners?|seals?|cones?|tubes?|bellows|diaphragms?)\b[^.,;!?]{0,25}\bcollapsed\b",
+            ),
+        ),
+        (
+            Hazard::Flooding,
+            re(
+                r"(?i)\b(alarms? flood\w*|flood\w* (the |my |our )?([\w-]+ )?(screens?|displays?|hmis?|logs?|inbox|alarm list|event list)\b|(alarms|messages|events|notifications)\b[^.,;!?]{0,20}\bflood\w*)",
+            ),
+        ),
+        (Hazard::Runaway, re(r"(?i)\banti-?run-?back\b")),
+        (
+            Hazard::Fire,
+            re(
+                r"(?i)\bflame (sensors?|rods?|detectors?|scanners?|failure|signal|proving|safeguard|eye)\b",
+            ),
+        ),
+        (
+            Hazard::Refrigerant,
+            re(
+                r"(?i)\b(low|high) refrigerant (pressure|charge|level|temp\w*)\b[^.,;!?]{0,10}\balarm\w*",
+            ),
+        ),
+    ]
+});
+
+/// Whether the hazard matched at `start..end` lies inside one of the
+/// wordings of [`NOT_HAZARDS`] for that hazard.
+fn not_a_hazard(hazard: Hazard, text: &str, start: usize, end: usize) -> bool {
+    NOT_HAZARDS
+        .iter()
+        .filter(|(h, _)| *h == hazard)
+        .any(|(_, r)| {
+            r.find_iter(text)
+                .any(|m| m.start() <= start && m.end() >= end)
+        })
+}
+
 /// Words that cancel a hazard mention right before it ("no smoke").
 const NEGATIONS: &[&str] = &[
     "no", "not", "without", "never", "nor", "zero", "nothing", "nobody", "noone", "none", "neither",
@@ -162,7 +175,8 @@ static CLEARED: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)^\s*(alarms? )?(is|are|has|have|was)( now| all)? (clear(ed)?|reset|gone|normal)\b")
 });
 
-/// Every hazard named (and not negated) anywhere in the text, each once,
+/// Every hazard named (and not negated, and not an equipment fault of
+/// [`NOT_HAZARDS`]) anywhere in the text, each once,
 /// with the words of its first pattern that matched.
 pub fn hazards(text: &str) -> Vec<(Hazard, String)> {
     let mut found: Vec<(Hazard, String)> = Vec::new();
@@ -170,10 +184,9 @@ pub fn hazards(text: &str) -> Vec<(Hazard, String)> {
         if found.iter().any(|(h, _)| h == hazard) {
             continue;
         }
-        if let Some(m) = pattern
-            .find_iter(text)
-            .find(|m| !negated(text, m.start(), m.end()))
-        {
+        if let Some(m) = pattern.find_iter(text).find(|m| {
+            !negated(text, m.start(), m.end()) && !not_a_hazard(*hazard, text, m.start(), m.end())
+        }) {
             found.push((*hazard, m.as_str().to_string()));
         }
     }
@@ -490,6 +503,50 @@ mod tests {
                 "no guard open, machine still running normally",
             ],
         );
+    }
+
+    #[test]
+    fn an_equipment_fault_worded_like_a_hazard_is_not_one() {
+        for (hazard, real, fault) in [
+            (
+                Hazard::Injury,
+                "the fitter collapsed next to the pump, not responding",
+                "drive end bearing on the fan collapsed, shaft is dropping",
+            ),
+            (
+                Hazard::Injury,
+                "hose burst, operator collapsed",
+                "suction hose collapsed under vacuum on the tanker pump",
+            ),
+            (
+                Hazard::Flooding,
+                "split pipe flooding the plant room, water near the MCC",
+                "alarm flood on the HMI after the PLC restart",
+            ),
+            (
+                Hazard::Flooding,
+                "sump pit flooded, pump room floor under water",
+                "comms alarms flooding the SCADA screen every minute",
+            ),
+            (
+                Hazard::Runaway,
+                "incline belt ran back uncontrolled when the brake failed",
+                "anti-runback clutch on the incline conveyor is worn",
+            ),
+            (
+                Hazard::Fire,
+                "flames coming out of the burner casing",
+                "boiler locks out on flame failure, flame rod looks dirty",
+            ),
+            (
+                Hazard::Refrigerant,
+                "refrigerant leak hissing in the plant room, people dizzy",
+                "low refrigerant pressure alarm on the chiller after the service",
+            ),
+        ] {
+            assert!(hazard_names(real).contains(&hazard), "{real}");
+            assert!(!hazard_names(fault).contains(&hazard), "{fault}");
+        }
     }
 
     #[test]
