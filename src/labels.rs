@@ -48,6 +48,34 @@ pub enum Safety {
     Danger,
 }
 
+/// A critical hazard: named in a query by the hazard rules, and in a
+/// procedure's front matter (`hazards`) when it is the one to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Hazard {
+    #[serde(rename = "gas")]
+    Gas,
+    #[serde(rename = "smoke")]
+    Smoke,
+    #[serde(rename = "fire")]
+    Fire,
+    #[serde(rename = "arc_flash")]
+    ArcFlash,
+    #[serde(rename = "shock")]
+    Shock,
+    #[serde(rename = "injury")]
+    Injury,
+    #[serde(rename = "flooding")]
+    Flooding,
+    #[serde(rename = "refrigerant_release")]
+    Refrigerant,
+    #[serde(rename = "toxic_release")]
+    Toxic,
+    #[serde(rename = "runaway_machine")]
+    Runaway,
+    #[serde(rename = "unguarded_machine")]
+    Unguarded,
+}
+
 /// A label string that is not one of the allowed values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} {value:?}; allowed: {allowed}")]
@@ -125,6 +153,20 @@ label_impls!(Safety, "safety level", [
     Danger => "danger",
 ]);
 
+label_impls!(Hazard, "hazard", [
+    Gas => "gas",
+    Smoke => "smoke",
+    Fire => "fire",
+    ArcFlash => "arc_flash",
+    Shock => "shock",
+    Injury => "injury",
+    Flooding => "flooding",
+    Refrigerant => "refrigerant_release",
+    Toxic => "toxic_release",
+    Runaway => "runaway_machine",
+    Unguarded => "unguarded_machine",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +184,10 @@ mod tests {
         }
         for r in Route::ALL {
             assert_eq!(r.as_str().parse::<Route>().unwrap(), *r);
+        }
+        for h in Hazard::ALL {
+            assert_eq!(h.as_str().parse::<Hazard>().unwrap(), *h);
+            assert_eq!(serde_json::to_string(h).unwrap(), format!("\"{h}\""));
         }
     }
 

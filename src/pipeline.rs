@@ -218,7 +218,8 @@ impl Pipeline {
         cfg: &TriageConfig,
     ) -> Result<Decision, EngineError> {
         let index = self.index();
-        let hits = index.search(&e.vector, self.top_k);
+        let ranked = index.search(&e.vector, index.docs().len());
+        let hits = &ranked[..self.top_k.min(ranked.len())];
         let online = self
             .online
             .get()
@@ -239,6 +240,13 @@ impl Pipeline {
             })?),
             None => None,
         };
-        Ok(triage::triage(text, &hits, heads.as_ref(), opts, cfg))
+        Ok(triage::triage(
+            text,
+            hits,
+            &ranked,
+            heads.as_ref(),
+            opts,
+            cfg,
+        ))
     }
 }

@@ -110,6 +110,19 @@ fn a_corrupt_index_is_refused() {
         Index::load(&path, &sha),
         Err(IndexError::Corrupt { .. })
     ));
+    // An index of the older format (procedures without `hazards`) is
+    // refused by its version byte, before its payload is decoded.
+    let mut old = std::fs::read(common::kb_index()).unwrap();
+    old[7] = 1;
+    std::fs::write(&path, &old).unwrap();
+    let err = Index::load(&path, &sha).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, IndexError::Corrupt { .. })
+            && msg.contains("format 1")
+            && msg.contains("slmd kb build"),
+        "{msg}"
+    );
 }
 
 #[test]

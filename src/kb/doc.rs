@@ -1,6 +1,6 @@
 //! Procedures: Markdown files with TOML front matter between `+++` lines.
 
-use crate::labels::{Category, Safety, Urgency};
+use crate::labels::{Category, Hazard, Safety, Urgency};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,10 @@ pub struct Procedure {
     /// Typical urgency of the situation the procedure covers.
     pub urgency: Urgency,
     pub safety: Safety,
+    /// The hazards this procedure's immediate actions are written for
+    /// (`danger` procedures only): when a hazard rule names one, its
+    /// procedure gives the safety steps.
+    pub hazards: Vec<Hazard>,
     /// Ways technicians describe the problem; each is embedded.
     pub symptoms: Vec<String>,
     pub summary: String,
@@ -48,6 +52,8 @@ struct FrontMatter {
     category: Category,
     urgency: Urgency,
     safety: Safety,
+    #[serde(default)]
+    hazards: Vec<Hazard>,
     #[serde(default)]
     symptoms: Vec<String>,
 }
@@ -145,6 +151,11 @@ impl Procedure {
                 "a `danger` procedure needs `## Immediate actions`".into(),
             ));
         }
+        if !front.hazards.is_empty() && front.safety != Safety::Danger {
+            return Err(invalid(
+                "only a `danger` procedure may name `hazards`".into(),
+            ));
+        }
         Ok(Procedure {
             id: front.id,
             title: front.title,
@@ -152,6 +163,7 @@ impl Procedure {
             category: front.category,
             urgency: front.urgency,
             safety: front.safety,
+            hazards: front.hazards,
             symptoms: front.symptoms,
             summary,
             immediate_actions,
@@ -279,5 +291,35 @@ mod tests {
         let bad = SAMPLE.replace("caution", "danger");
         let err = Procedure::parse(Path::new("d.md"), &bad).unwrap_err();
         assert!(err.to_string().contains("Immediate actions"));
+    }
+
+    #[test]
+    fn hazards_are_read_checked_and_only_on_danger_procedures() {
+        let danger = SAMPLE.replace("caution", "danger").replace(
+            "## Steps",
+            "## Immediate actions\n1. Get clear.\n\n## Steps",
+        );
+        let tagged = danger.replace(
+            "symptoms",
+            "hazards = [\"injury\", \"unguarded_machine\"]\nsymptoms",
+        );
+        let d = Procedure::parse(Path::new("h.md"), &tagged).unwrap();
+        assert_eq!(d.hazards, vec![Hazard::Injury, Hazard::Unguarded]);
+        assert!(Procedure::parse(Path::new("h.md"), &danger)
+            .unwrap()
+            .hazards
+            .is_empty());
+
+        let unknown = danger.replace("symptoms", "hazards = [\"flood\"]\nsymptoms");
+        let msg = Procedure::parse(Path::new("u.md"), &unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("u.md") && msg.contains("flood"), "{msg}");
+
+        let routine = SAMPLE.replace("symptoms", "hazards = [\"gas\"]\nsymptoms");
+        let msg = Procedure::parse(Path::new("r.md"), &routine)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("only a `danger` procedure"), "{msg}");
     }
 }

@@ -1,8 +1,9 @@
 //! The knowledge-base index: every procedure with the embeddings of its
 //! passages, tied to the model that made them.
 //!
-//! File layout: 8-byte magic `SLMDKB\0\x01`, the sha256 of the payload (32
-//! bytes), then the payload as postcard. A flipped bit anywhere fails the
+//! File layout: 7-byte magic `SLMDKB\0` and a format version byte (2: the
+//! procedures carry their `hazards`), the sha256 of the payload (32 bytes),
+//! then the payload as postcard. A flipped bit anywhere fails the
 //! checksum; an index from another model is refused by hash.
 
 use super::doc::Procedure;
@@ -11,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"SLMDKB\0\x01";
+const MAGIC: &[u8; 7] = b"SLMDKB\0";
+/// The payload format this build writes and reads.
+const FORMAT: u8 = 2;
 /// Largest index file accepted; a real one is a few hundred KiB.
 const MAX_INDEX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -109,6 +112,7 @@ impl Index {
         })?;
         let mut bytes = Vec::with_capacity(40 + body.len());
         bytes.extend_from_slice(MAGIC);
+        bytes.push(FORMAT);
         bytes.extend_from_slice(&Sha256::digest(&body));
         bytes.extend_from_slice(&body);
         let tmp = path.with_extension("tmp");
@@ -134,8 +138,14 @@ impl Index {
             )));
         }
         let bytes = std::fs::read(path).map_err(io)?;
-        if bytes.len() < 40 || &bytes[..8] != MAGIC {
+        if bytes.len() < 40 || &bytes[..7] != MAGIC {
             return Err(corrupt("wrong magic number or truncated header".into()));
+        }
+        if bytes[7] != FORMAT {
+            return Err(corrupt(format!(
+                "index format {} but this slmd reads format {FORMAT}; rebuild it with `slmd kb build`",
+                bytes[7]
+            )));
         }
         let body = &bytes[40..];
         if Sha256::digest(body).as_slice() != &bytes[8..40] {

@@ -240,10 +240,13 @@ const GENERIC_SAFETY: &[&str] = &[
 ];
 
 /// Triage one query. `hits` are the nearest procedures, best first;
-/// `heads` are the model's calibrated heads when it has them.
+/// `ranked` is every procedure of the base in the same order (`hits` is its
+/// head), from which a hazard the rules name picks the procedure written for
+/// it; `heads` are the model's calibrated heads when it has them.
 pub fn triage(
     text: &str,
     hits: &[Hit<'_>],
+    ranked: &[Hit<'_>],
     heads: Option<&HeadSignals>,
     opts: RequestOptions,
     cfg: &TriageConfig,
@@ -416,7 +419,15 @@ pub fn triage(
             .to_string()
     } else if urgency == Urgency::Critical {
         let mut a = String::from("SAFETY FIRST. ");
-        match danger_hit.or_else(|| {
+        // The procedure written for a hazard the rules named, then a danger
+        // procedure close enough to raise urgency, then the nearest one.
+        let written_for = ranked.iter().find(|h| {
+            h.doc
+                .hazards
+                .iter()
+                .any(|d| hazards.iter().any(|(named, _)| named == d))
+        });
+        match written_for.or(danger_hit).or_else(|| {
             hits.iter()
                 .find(|h| h.doc.safety == Safety::Danger && h.score >= cfg.similarity_floor)
         }) {
@@ -515,6 +526,7 @@ mod tests {
             category,
             urgency,
             safety,
+            hazards: vec![],
             symptoms: vec![],
             summary: "s".into(),
             immediate_actions: vec!["Get out.".into(), "Call 112.".into()],
@@ -528,6 +540,7 @@ mod tests {
     fn run(text: &str, hits: &[Hit<'_>]) -> Decision {
         triage(
             text,
+            hits,
             hits,
             None,
             RequestOptions::default(),
@@ -577,6 +590,70 @@ mod tests {
     }
 
     #[test]
+    fn a_named_hazard_takes_its_safety_steps_from_the_procedure_written_for_it() {
+        let pressure = doc(
+            "HAZ-012",
+            Category::Fluid,
+            Urgency::Critical,
+            Safety::Danger,
+        );
+        let mut injury = doc(
+            "HAZ-007",
+            Category::General,
+            Urgency::Critical,
+            Safety::Danger,
+        );
+        injury.hazards = vec![Hazard::Injury, Hazard::Unguarded];
+        injury.immediate_actions = vec!["Call the first aider.".into()];
+        let ranked = [
+            Hit {
+                doc: &pressure,
+                score: 0.7,
+            },
+            Hit {
+                doc: &injury,
+                score: 0.3,
+            },
+        ];
+        let text = "HPU hose pinhole leak sprayed a fitter in the eye";
+        let hits = &ranked[..1];
+        let cfg = TriageConfig::default();
+        let dec = triage(text, hits, &ranked, None, RequestOptions::default(), &cfg);
+        assert_eq!(dec.urgency, Urgency::Critical);
+        assert!(
+            dec.answer.contains("[HAZ-007]: 1. Call the first aider."),
+            "{}",
+            dec.answer
+        );
+        assert_eq!(dec.sources[0].id, "HAZ-007");
+
+        // No procedure is written for the hazard named: the close danger
+        // procedure gives the steps, as before.
+        let dec = triage(
+            "fitter crushed his hand in the press",
+            hits,
+            &ranked[..1],
+            None,
+            RequestOptions::default(),
+            &cfg,
+        );
+        assert!(dec.answer.contains("[HAZ-012]"), "{}", dec.answer);
+        // The model alone (no hazard rule) made it critical: the nearest
+        // danger procedure, not a hazard's.
+        let h = heads(Category::Fluid, 0.9, Urgency::Critical, 0.99);
+        let dec = triage(
+            "HPU hose pinhole leak, pressure dropping fast",
+            hits,
+            &ranked,
+            Some(&h),
+            RequestOptions::default(),
+            &cfg,
+        );
+        assert_eq!(dec.urgency, Urgency::Critical);
+        assert!(dec.answer.contains("[HAZ-012]"), "{}", dec.answer);
+    }
+
+    #[test]
     fn injected_instruction_cannot_lower_a_hazard() {
         let d = doc(
             "HAZ-002",
@@ -619,6 +696,7 @@ mod tests {
         };
         let dec = triage(
             "router thing acting odd",
+            &hits,
             &hits,
             None,
             opts,
@@ -704,6 +782,7 @@ mod tests {
     fn with_heads(text: &str, hits: &[Hit<'_>], h: &HeadSignals) -> Decision {
         triage(
             text,
+            hits,
             hits,
             Some(h),
             RequestOptions::default(),
