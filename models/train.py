@@ -543,15 +543,16 @@ def train_loop(model, ids, labels, dev_ids, dev_labels, epochs, lr, head_lr, los
     return history
 
 
-def finish(model, name, split_ids, split_labels, orig, history, extra):
-    """Temperatures on dev, metrics on dev and test, logits and checkpoint to .ckpt/."""
+def finish(model, name, split_ids, split_labels, orig, history, extra, dev_only=False):
+    """Temperatures on dev, metrics on dev and (unless dev_only) test, logits and checkpoint to .ckpt/."""
     res = {"history": history, **extra}
+    splits = ("dev",) if dev_only else ("dev", "test")
     logits, embs = {}, {}
-    for s in ("dev", "test"):
+    for s in splits:
         embs[s], logits[s] = run_model(model, split_ids[s])
     temps = {h: fit_temperature(logits["dev"][h], split_labels["dev"][h]) for h, _, _ in HEADS}
     res["temperatures"] = temps
-    for s in ("dev", "test"):
+    for s in splits:
         res[s] = metrics(logits[s], split_labels[s], temps)
         e, o = embs[s], orig[s]
         cos = (e * o).sum(1) / np.linalg.norm(e, axis=1) / np.linalg.norm(o, axis=1)
@@ -598,7 +599,7 @@ def cmd_teacher(args):
     finish(model, args.name, ids, labels, orig, hist,
            {"layers": build.LAYERS, "epochs": args.epochs, "lr": args.lr, "token_dropout": args.token_dropout,
             "select_at_shift": args.select_at_shift,
-            "train_seconds": round(time.time() - t)})
+            "train_seconds": round(time.time() - t)}, dev_only=args.dev_only)
 
 
 PRUNE_SAMPLE = 2000  # training texts (evenly spaced over train) used to rank the FFN neurons
@@ -701,7 +702,7 @@ def cmd_student(args):
            {"layers": args.layers, "layer_map": layer_map, "ffn": args.ffn, "epochs": args.epochs,
             "average_from": args.average_from, "select_at_shift": args.select_at_shift, "lr": args.lr,
             "kd_weight": args.kd_weight, "hidden_weight": args.hidden_weight, "token_dropout": args.token_dropout,
-            "train_seconds": round(time.time() - t)})
+            "train_seconds": round(time.time() - t)}, dev_only=args.dev_only)
 
 
 def main():
@@ -733,6 +734,8 @@ def main():
     for p in (t, s):
         p.add_argument("--select-at-shift", action="store_true",
                        help="judge each epoch on dev at the critical shift export.py would give it (default: at none)")
+        p.add_argument("--dev-only", action="store_true",
+                       help="run the finished model on dev only: no test logits or figures (for trial runs)")
     args = ap.parse_args()
     CKPT.mkdir(exist_ok=True)
     {"teacher": cmd_teacher, "student": cmd_student}[args.cmd](args)
