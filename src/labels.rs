@@ -74,6 +74,8 @@ pub enum Hazard {
     Runaway,
     #[serde(rename = "unguarded_machine")]
     Unguarded,
+    #[serde(rename = "over_pressure")]
+    Pressure,
 }
 
 /// A label string that is not one of the allowed values.
@@ -165,6 +167,7 @@ label_impls!(Hazard, "hazard", [
     Toxic => "toxic_release",
     Runaway => "runaway_machine",
     Unguarded => "unguarded_machine",
+    Pressure => "over_pressure",
 ]);
 
 #[cfg(test)]

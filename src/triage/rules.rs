@@ -86,19 +86,106 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
                 r"(?i)\b(guard\w*( door| gate)?\b[^.;!?]{0,20}\b(open|off|removed|missing|bypassed)\b[^.;!?]{0,60}\b(keeps?|kept|still|while|whilst)\b[^.;!?]{0,15}\b(running|cycling|moving|turning)|(keeps?|kept|still)\b[^.;!?]{0,10}\b(running|cycling|moving|turning)\b[^.;!?]{0,60}\b(reach\w*|hands?|arms?|operator|person|someone)\b[^.;!?]{0,10}\b(in|into|inside)|(reach\w*|hands?|arms?)\b[^.;!?]{0,10}\b(in|into|inside)\b[^.;!?]{0,60}\b(while|whilst|still|keeps?)\b[^.;!?]{0,15}\b(running|cycling|moving|turning))\b",
             ),
         ),
+        (
+            // A person hurt, in words other than the injury words above.
+            Hazard::Injury,
+            re(
+                r"(?i)\b((lots of|a lot of|losing|heavy|pouring with) blood|cut (his|her|their|my|an?) (own )?(hand|arm|leg|finger|head|face)s? (badly|open|deep)|(someone|somebody|operator|worker|fitter|electrician|person|colleague|apprentice|he|she)\b[^.;!?]{0,15}\b(was|got|has been|is) (hit|struck)|(is|are|was|got|been) (caught|stuck|trapped) (between|under|in the (nip|belt|roller|rollers|gears?|chain))|(arm|hand|leg|foot|finger|sleeve)s?\b[^.;!?]{0,10}\b(stuck|trapped|caught) in|fell (through|into)|came off (the |a |his |her )?ladder|(he|she|worker|person|someone|operator|fitter|casualty|colleague|guy|man|apprentice)\b[^.;!?]{0,30}\b(isn'?t|is not|not|no longer) (moving|responding|breathing)|(hands?|arms?|face|eyes?) (are |is |was |were |got )?(badly )?burn(t|ed)|can'?t see (properly|anything)|chest pains?|passed out|(he|she|someone|worker|fitter|guy|man)('s| is| was| got) (badly |seriously )?(hurt|injured))\b",
+            ),
+        ),
+        (
+            Hazard::Gas,
+            re(
+                r"(?i)\b(gas\b[^.;!?]{0,15}\bhiss\w*|hiss\w*\b[^.;!?]{0,20}\bgas\b|gas (detector|monitor|alarm|sensor)s?\b[^.;!?]{0,25}\b(alarm(ing|ed)?|going off|went off|screaming|beeping|sounding|triggered|in alarm|at \d+ ?% ?lel))",
+            ),
+        ),
+        (Hazard::ArcFlash, re(r"(?i)\b(fire ?ball|flashed over)\b")),
+        (
+            Hazard::Shock,
+            re(
+                r"(?i)\b((real|bad|nasty|big|an?) (electric(al)? )?shock (off|from)|(shock|tingle)\w*\b[^.;!?]{0,30}\bchest pain)",
+            ),
+        ),
+        (
+            Hazard::Toxic,
+            re(
+                r"(?i)\b((people|someone|operators?|workers?|crew|staff|he|she|they|we|i)\b[^.;!?]{0,20}\b(getting |got |feel(s|ing)? |are |is |was |were )?(dizzy|light-?headed|nauseous|short of breath))\b",
+            ),
+        ),
+        (
+            // The protection that should stop a machine does not, with people at it,
+            // or it started while someone worked on it.
+            Hazard::Unguarded,
+            re(
+                r"(?i)\b((e-?stop|emergency stop|light curtain|pull ?cord|trip wire)\b[^.;!?]{0,40}\b(does nothing|doesn'?t (stop|work)|does not (stop|work)|did(n'?t| not) stop|won'?t stop|failed|not working)\b[^.;!?]{0,60}\b(people|person|someone|operators?|fitters?|workers?|crew|guy|man|kept running)|(started|kicked|came) (up |into life|on |back on )?(by itself|on its own|into life|unexpectedly)\b[^.;!?]{0,50}\b(maintenance|lock ?out|locked|working on|inside|hands?)|(energi[sz]ed|switched on|started)\b[^.;!?]{0,30}\bwhile (a |the |my |our )?(guy|man|fitter|electrician|worker|someone|he|she|they|we|i)\b[^.;!?]{0,10}\b(was|were|is|are) (working|inside|in it|on it))",
+            ),
+        ),
+        (
+            Hazard::Gas,
+            re(
+                r"(?i)\b(smell\w*\b[^.;!?]{0,15}\bof (natural |lpg? |propane |fuel )?gas\b|(lpg|propane|butane) (smell|odou?r|leak)|gas (meter|main|line|pipe|valve|bottle|cylinder)s?\b[^.;!?]{0,15}\b(leak\w*|hiss\w*))",
+            ),
+        ),
+        (
+            Hazard::Injury,
+            re(
+                r"(?i)\b((man|worker|person|operator|fitter|someone|somebody|guy|colleague|casualty) down\b|not answering|(breathing badly|struggling to breathe|can'?t breathe)|(arm|hand|leg|fingers?)s? (is |are |went |gone )?numb|skin\b[^.;!?]{0,15}\bblister\w*|scalded|inject(ed|ing) (in|into|under|through)\b[^.;!?]{0,20}\b(skin|hand|finger|palm|arm|leg)s?|looks? (grey|gray|blue))\b",
+            ),
+        ),
+        (
+            Hazard::Shock,
+            re(
+                r"(?i)\b((got|took|received|felt) (a |an )?(bad |nasty |big |real )?jolt|electric(al)? shock (from|off)|feel(s|ing)? (strange|odd|funny|weird) after touching|(live|energi[sz]ed) (cables?|busbars?|bus bars?|terminals?|conductors?|wires?|parts)\b[^.;!?]{0,40}\b(exposed|hanging (out|down|loose)|in (the )?water|people|walkway|crew))\b",
+            ),
+        ),
+        (Hazard::ArcFlash, re(r"(?i)\bbang (and|&) (a )?flash\b")),
+        (
+            Hazard::Flooding,
+            re(
+                r"(?i)\b((pipe|main)s?\b[^.;!?]{0,10}\b(burst|ruptured|split open)|water\b[^.;!?]{0,20}\b(spray\w*|pour\w*|pooling|running|pissing)\b[^.;!?]{0,25}\b(onto|into|over|on|under|around) (the )?(electrical|live|switch\w*|panels?|mcc|busbars?|cables?|drives?|gear))\b",
+            ),
+        ),
+        (
+            Hazard::Toxic,
+            re(
+                r"(?i)\b((people|someone|operators?|workers?|crew|staff|two|three|lads?|guys)\b[^.;!?]{0,20}\b(feel(s|ing)?|getting|got|are|were) (sick|ill|faint|unwell|headaches)|slurring|cloud of (gas|vapou?r|fumes|smoke)|(chemical|acid|caustic|bleach|solvent)s?\b[^.;!?]{0,20}\b(tank|drum|container|ibc)?\b[^.;!?]{0,10}\b(split|burst|ruptured))\b",
+            ),
+        ),
+        (
+            Hazard::Unguarded,
+            re(
+                r"(?i)\b(stop button\b[^.;!?]{0,30}\b(kept going|kept running|does nothing|didn'?t stop|did not stop)\b[^.;!?]{0,40}\b(man|people|person|someone|operator|fitter|worker|crew)|(kept going|kept running)\b[^.;!?]{0,20}\bwith (a |the )?(man|person|someone|operator|fitter|worker|guy)\b)",
+            ),
+        ),
+        (
+            Hazard::Pressure,
+            re(
+                r"(?i)\bpressure\b[^.;!?]{0,30}\b(climbing|rising|keeps rising|going up)\b[^.;!?]{0,40}\b(safety|relief) valves?\b",
+            ),
+        ),
+        (
+            // Stored pressure about to let go: a bulging vessel, a relief valve
+            // that does not lift, a loose hose whipping.
+            Hazard::Pressure,
+            re(
+                r"(?i)\b((receiver|vessel|tank|accumulator|cylinder|drum)\b[^.;!?]{0,30}\b(bulg\w+|swell\w+|deform\w*)|(relief|safety) valves?\b[^.;!?]{0,15}\b(is ?n[o']t|isn'?t|won'?t|will not|not|doesn'?t|does not|didn'?t|fail(s|ed)? to|stuck)\b[^.;!?]{0,10}\b(lift\w*|open\w*|reliev\w*|shut|closed)|hoses?\b[^.;!?]{0,40}\b(whip\w*|flail\w*|thrash\w*|snak\w*))\b",
+            ),
+        ),
     ]
 });
 
-/// Wordings that contain a hazard pattern's words but name an equipment
-/// fault, not a danger to people: a collapsed bearing, an alarm flood on a
-/// screen, an anti-runback device, a flame sensor, a low refrigerant pressure
-/// alarm. A hazard match inside one of these does not count.
+/// Wordings that contain a hazard pattern's words but name equipment or an
+/// equipment fault, not a danger to people: a collapsed bearing, a part that
+/// fell off, an alarm flood on a screen, a flood light, an anti-runback
+/// device, an overspeed switch, a flame sensor, hoses on a fire suppression
+/// system, a low refrigerant pressure alarm. A hazard match inside one of
+/// these does not count.
 static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
     vec![
         (
             Hazard::Injury,
             re(
-                r"(?i)\b(bearings?|brgs?|brng|pulleys?|shafts?|impellers?|races?|cages?|filters?|bags?|hoses?|liners?|seals?|cones?|tubes?|bellows|diaphragms?)\b[^.,;!?]{0,25}\bcollapsed\b",
+                r"(?i)\b((bearings?|brgs?|brng|pulleys?|shafts?|impellers?|races?|cages?|filters?|bags?|hoses?|liners?|seals?|cones?|tubes?|bellows|diaphragms?|struts?)\b[^.,;!?]{0,25}\bcollapsed|(hoses?|cables?|pipes?|lines?|conduits?|ducts?|tubes?)\b[^.,;!?]{0,10}\bcrushed|broken hand ?rails?)\b",
             ),
         ),
         (
@@ -107,11 +194,26 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
                 r"(?i)\b(alarms? flood\w*|flood\w* (the |my |our )?([\w-]+ )?(screens?|displays?|hmis?|logs?|inbox|alarm list|event list)\b|(alarms|messages|events|notifications)\b[^.,;!?]{0,20}\bflood\w*)",
             ),
         ),
-        (Hazard::Runaway, re(r"(?i)\banti-?run-?back\b")),
+        (
+            Hazard::Injury,
+            re(
+                r"(?i)\b(ripper|boot|tooth|teeth|adaptor|adapter|cyl\w*|cover|bolt|nut|pin|lid|cap|plate|bracket|mirror|light|lens|part|wheel|tyre|tire|handle|badge|sticker|decal|hose|belt|roller|idler|guide)s?\b[^.,;!?]{0,20}\bfell off\b",
+            ),
+        ),
+        (
+            Hazard::Flooding,
+            re(r"(?i)\b(flood ?lights?|(cab|mast|deck|work|tail) flood)\b"),
+        ),
+        (
+            Hazard::Runaway,
+            re(
+                r"(?i)\b(anti-?run-?back|over ?speed (switch|trip|sensor|test|setting|relay|device|governor|pick-?up)s?)\b",
+            ),
+        ),
         (
             Hazard::Fire,
             re(
-                r"(?i)\bflame (sensors?|rods?|detectors?|scanners?|failure|signal|proving|safeguard|eye)\b",
+                r"(?i)\b(flame (sensors?|rods?|detectors?|scanners?|failure|signal|proving|safeguard|eye|harden\w*|cut\w*|spray\w*)|on fire (supp\w*|system|panel|alarm|extinguisher)s?)\b",
             ),
         ),
         (
@@ -506,6 +608,84 @@ mod tests {
     }
 
     #[test]
+    fn emergencies_in_plain_field_words_are_hazards() {
+        for (hazard, text) in [
+            (
+                Hazard::Pressure,
+                "the air receiver is bulging and its relief valve won't lift",
+            ),
+            (
+                Hazard::Pressure,
+                "a loose hydraulic hose whipping around the bay",
+            ),
+            (
+                Hazard::Pressure,
+                "tank pressure keeps rising and the safety valve does nothing",
+            ),
+            (
+                Hazard::Gas,
+                "it smells strongly of gas in the kitchen plant room",
+            ),
+            (Hazard::Gas, "gas detector by boiler 2 going off, 25% LEL"),
+            (Hazard::Gas, "you can hear gas hissing at the regulator"),
+            (
+                Hazard::Injury,
+                "man down by the crusher, not answering on the radio",
+            ),
+            (
+                Hazard::Injury,
+                "operator's sleeve caught in the lathe chuck, arm stuck in it",
+            ),
+            (Hazard::Injury, "one of the fitters fell through a skylight"),
+            (
+                Hazard::Injury,
+                "grease from the gun injected into the apprentice's palm",
+            ),
+            (
+                Hazard::Shock,
+                "sparky took a nasty jolt off the isolator, arm is numb",
+            ),
+            (
+                Hazard::Shock,
+                "cover off the DB with live terminals exposed and kids around",
+            ),
+            (Hazard::ArcFlash, "big bang & flash inside the switchboard"),
+            (
+                Hazard::Toxic,
+                "two cleaners feeling sick near the dosing room",
+            ),
+            (
+                Hazard::Flooding,
+                "water main burst, water pouring onto the MCC",
+            ),
+            (
+                Hazard::Unguarded,
+                "light curtain did not stop the press with the operator at it",
+            ),
+            (
+                Hazard::Unguarded,
+                "pressed the stop button and it kept going with a man on the belt",
+            ),
+        ] {
+            assert!(hazard_names(text).contains(&hazard), "{hazard:?}: {text}");
+        }
+        for text in [
+            "relief valve lifted at 10 bar as it should on the test",
+            "replace the hydraulic hose on the loader, worn cover",
+            "gas detector calibration due next month",
+            "pressure switch on compressor 2 rising slowly, check the setpoint",
+            "chemical dosing pump stroke length adjust",
+            "light curtain fault light on, machine will not start",
+        ] {
+            assert!(
+                hazard_names(text).is_empty(),
+                "{text}: {:?}",
+                hazard_names(text)
+            );
+        }
+    }
+
+    #[test]
     fn an_equipment_fault_worded_like_a_hazard_is_not_one() {
         for (hazard, real, fault) in [
             (
@@ -542,6 +722,36 @@ mod tests {
                 Hazard::Refrigerant,
                 "refrigerant leak hissing in the plant room, people dizzy",
                 "low refrigerant pressure alarm on the chiller after the service",
+            ),
+            (
+                Hazard::Injury,
+                "rigger fell off the access platform onto the deck",
+                "bucket tooth fell off again, order two more",
+            ),
+            (
+                Hazard::Flooding,
+                "basement switch room flooded overnight",
+                "replace the flood light on the mast",
+            ),
+            (
+                Hazard::Injury,
+                "labourer crushed between the truck and the wall",
+                "cables crushed under the cable tray cover, replace them",
+            ),
+            (
+                Hazard::Injury,
+                "fitter has a broken hand after the spanner slipped",
+                "broken hand rail on the walkway stairs",
+            ),
+            (
+                Hazard::Runaway,
+                "the motor generator went into overspeed and will not stop",
+                "adjust the overspeed switch on MG set 2",
+            ),
+            (
+                Hazard::Fire,
+                "the dozer is on fire at the dump",
+                "replace the hoses on fire suppression system of the loader",
             ),
         ] {
             assert!(hazard_names(real).contains(&hazard), "{real}");
