@@ -5,7 +5,7 @@
 
 mod common;
 
-use slmd::labels::{Route, Urgency};
+use slmd::labels::{Hazard, Route, Urgency};
 use slmd::triage::ReasonCode;
 
 #[derive(serde::Deserialize)]
@@ -45,6 +45,45 @@ fn every_critical_report_is_caught_and_handed_to_a_person_with_safety_steps() {
         "critical recall below 100 %:\n{}",
         missed.join("\n")
     );
+}
+
+#[test]
+fn a_hazard_the_rules_name_gets_the_safety_steps_written_for_it() {
+    let p = common::pipeline();
+    let index = p.index();
+    let mut n = 0;
+    for c in cases().iter().filter(|c| c.rule == "critical") {
+        let d = p.decide(&c.text, false).unwrap();
+        let named: Vec<Hazard> = d
+            .reasons
+            .iter()
+            .filter(|r| r.code == ReasonCode::HazardRule)
+            .map(|r| r.detail.split(':').next().unwrap().parse().unwrap())
+            .collect();
+        // Only hazards some procedure is written for.
+        let docs = index.docs();
+        if !named
+            .iter()
+            .any(|h| docs.iter().any(|doc| doc.hazards.contains(h)))
+        {
+            continue;
+        }
+        n += 1;
+        let cited = d
+            .sources
+            .first()
+            .expect("a critical answer cites its procedure");
+        let doc = docs.iter().find(|doc| doc.id == cited.id).unwrap();
+        assert!(
+            doc.hazards.iter().any(|h| named.contains(h)),
+            "{:?} names {named:?} but cites {} ({:?})",
+            c.text,
+            doc.id,
+            doc.hazards
+        );
+        assert!(d.answer.contains(&format!("[{}]", doc.id)), "{}", d.answer);
+    }
+    assert!(n >= 10, "{n} critical cases name a hazard with a procedure");
 }
 
 #[test]
