@@ -154,3 +154,15 @@ fn the_knowledge_base_covers_every_category() {
         );
     }
 }
+
+#[test]
+fn every_hazard_the_rules_name_has_a_procedure_written_for_it() {
+    let docs = kb::load_dir(&common::root().join("kb/procedures")).unwrap();
+    for h in slmd::labels::Hazard::ALL {
+        assert!(
+            docs.iter()
+                .any(|d| d.hazards.contains(h) && !d.immediate_actions.is_empty()),
+            "no procedure lists hazard {h}: its safety steps would be generic"
+        );
+    }
+}
