@@ -51,31 +51,20 @@ pub enum Safety {
 /// A critical hazard: named in a query by the hazard rules, and in a
 /// procedure's front matter (`hazards`) when it is the one to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Hazard {
-    #[serde(rename = "gas")]
     Gas,
-    #[serde(rename = "smoke")]
     Smoke,
-    #[serde(rename = "fire")]
     Fire,
-    #[serde(rename = "arc_flash")]
     ArcFlash,
-    #[serde(rename = "shock")]
     Shock,
-    #[serde(rename = "injury")]
     Injury,
-    #[serde(rename = "flooding")]
     Flooding,
-    #[serde(rename = "refrigerant_release")]
-    Refrigerant,
-    #[serde(rename = "toxic_release")]
-    Toxic,
-    #[serde(rename = "runaway_machine")]
-    Runaway,
-    #[serde(rename = "unguarded_machine")]
-    Unguarded,
-    #[serde(rename = "over_pressure")]
-    Pressure,
+    RefrigerantRelease,
+    ToxicRelease,
+    RunawayMachine,
+    UnguardedMachine,
+    OverPressure,
 }
 
 /// A label string that is not one of the allowed values.
@@ -163,11 +152,11 @@ label_impls!(Hazard, "hazard", [
     Shock => "shock",
     Injury => "injury",
     Flooding => "flooding",
-    Refrigerant => "refrigerant_release",
-    Toxic => "toxic_release",
-    Runaway => "runaway_machine",
-    Unguarded => "unguarded_machine",
-    Pressure => "over_pressure",
+    RefrigerantRelease => "refrigerant_release",
+    ToxicRelease => "toxic_release",
+    RunawayMachine => "runaway_machine",
+    UnguardedMachine => "unguarded_machine",
+    OverPressure => "over_pressure",
 ]);
 
 #[cfg(test)]

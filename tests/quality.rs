@@ -51,6 +51,7 @@ fn every_critical_report_is_caught_and_handed_to_a_person_with_safety_steps() {
 fn a_hazard_the_rules_name_gets_the_safety_steps_written_for_it() {
     let p = common::pipeline();
     let index = p.index();
+    let docs = index.docs();
     let mut n = 0;
     for c in cases().iter().filter(|c| c.rule == "critical") {
         let d = p.decide(&c.text, false).unwrap();
@@ -60,12 +61,8 @@ fn a_hazard_the_rules_name_gets_the_safety_steps_written_for_it() {
             .filter(|r| r.code == ReasonCode::HazardRule)
             .map(|r| r.detail.split(':').next().unwrap().parse().unwrap())
             .collect();
-        // Only hazards some procedure is written for.
-        let docs = index.docs();
-        if !named
-            .iter()
-            .any(|h| docs.iter().any(|doc| doc.hazards.contains(h)))
-        {
+        // Every hazard has a procedure written for it (tests/artifacts.rs).
+        if named.is_empty() {
             continue;
         }
         n += 1;
@@ -83,7 +80,7 @@ fn a_hazard_the_rules_name_gets_the_safety_steps_written_for_it() {
         );
         assert!(d.answer.contains(&format!("[{}]", doc.id)), "{}", d.answer);
     }
-    assert!(n >= 10, "{n} critical cases name a hazard with a procedure");
+    assert!(n >= 10, "{n} critical cases name a hazard");
 }
 
 #[test]

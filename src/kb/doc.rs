@@ -304,7 +304,7 @@ mod tests {
             "hazards = [\"injury\", \"unguarded_machine\"]\nsymptoms",
         );
         let d = Procedure::parse(Path::new("h.md"), &tagged).unwrap();
-        assert_eq!(d.hazards, vec![Hazard::Injury, Hazard::Unguarded]);
+        assert_eq!(d.hazards, vec![Hazard::Injury, Hazard::UnguardedMachine]);
         assert!(Procedure::parse(Path::new("h.md"), &danger)
             .unwrap()
             .hazards

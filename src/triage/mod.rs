@@ -603,7 +603,7 @@ mod tests {
             Urgency::Critical,
             Safety::Danger,
         );
-        injury.hazards = vec![Hazard::Injury, Hazard::Unguarded];
+        injury.hazards = vec![Hazard::Injury, Hazard::UnguardedMachine];
         injury.immediate_actions = vec!["Call the first aider.".into()];
         let ranked = [
             Hit {

@@ -62,26 +62,26 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
-            Hazard::Refrigerant,
+            Hazard::RefrigerantRelease,
             re(
                 r"(?i)\b(refrigerant|freon|r-?(22|134a|404a|407c|410a|32|717)|ammonia)\b.{0,60}\b(smell|leak\w*|release|alarm|hiss\w*)",
             ),
         ),
         (
-            Hazard::Toxic,
+            Hazard::ToxicRelease,
             re(
                 r"(?i)\b(toxic|chlorine|h2s|hydrogen sul(ph|f)ide|carbon monoxide|co alarm|fumes|(acid|caustic|chemical|sulph?uric|sulfuric|hypochlorite|solvent)\b.{0,40}\b(spill\w*|overflow\w*|leak\w*|splash\w*|spray\w*|releas\w*)|(spill\w*|overflow\w*|splash\w*)\b.{0,30}\b(acid|caustic|chemical))\b",
             ),
         ),
         (
-            Hazard::Runaway,
+            Hazard::RunawayMachine,
             re(
                 r"(?i)\b(runaway|run away|over ?speed\w*|(won'?t|will not|can'?t|cannot) (be )?stop(ped)?|(roll(s|ed|ing)?|run(s|ning)?|ran) back(wards)? (under load|uncontrolled|towards|on (the|its) own|by itself)|run-?back)\b",
             ),
         ),
         (
             // A machine left moving with its guard open or someone's hands in it.
-            Hazard::Unguarded,
+            Hazard::UnguardedMachine,
             re(
                 r"(?i)\b(guard\w*( door| gate)?\b[^.;!?]{0,20}\b(open|off|removed|missing|bypassed)\b[^.;!?]{0,60}\b(keeps?|kept|still|while|whilst)\b[^.;!?]{0,15}\b(running|cycling|moving|turning)|(keeps?|kept|still)\b[^.;!?]{0,10}\b(running|cycling|moving|turning)\b[^.;!?]{0,60}\b(reach\w*|hands?|arms?|operator|person|someone)\b[^.;!?]{0,10}\b(in|into|inside)|(reach\w*|hands?|arms?)\b[^.;!?]{0,10}\b(in|into|inside)\b[^.;!?]{0,60}\b(while|whilst|still|keeps?)\b[^.;!?]{0,15}\b(running|cycling|moving|turning))\b",
             ),
@@ -107,7 +107,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
-            Hazard::Toxic,
+            Hazard::ToxicRelease,
             re(
                 r"(?i)\b((people|someone|operators?|workers?|crew|staff|he|she|they|we|i)\b[^.;!?]{0,20}\b(getting |got |feel(s|ing)? |are |is |was |were )?(dizzy|light-?headed|nauseous|short of breath))\b",
             ),
@@ -115,7 +115,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             // The protection that should stop a machine does not, with people at it,
             // or it started while someone worked on it.
-            Hazard::Unguarded,
+            Hazard::UnguardedMachine,
             re(
                 r"(?i)\b((e-?stop|emergency stop|light curtain|pull ?cord|trip wire)\b[^.;!?]{0,40}\b(does nothing|doesn'?t (stop|work)|does not (stop|work)|did(n'?t| not) stop|won'?t stop|failed|not working)\b[^.;!?]{0,60}\b(people|person|someone|operators?|fitters?|workers?|crew|guy|man|kept running)|(started|kicked|came) (up |into life|on |back on )?(by itself|on its own|into life|unexpectedly)\b[^.;!?]{0,50}\b(maintenance|lock ?out|locked|working on|inside|hands?)|(energi[sz]ed|switched on|started)\b[^.;!?]{0,30}\bwhile (a |the |my |our )?(guy|man|fitter|electrician|worker|someone|he|she|they|we|i)\b[^.;!?]{0,10}\b(was|were|is|are) (working|inside|in it|on it))",
             ),
@@ -146,27 +146,28 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
-            Hazard::Toxic,
+            Hazard::ToxicRelease,
             re(
                 r"(?i)\b((people|someone|operators?|workers?|crew|staff|two|three|lads?|guys)\b[^.;!?]{0,20}\b(feel(s|ing)?|getting|got|are|were) (sick|ill|faint|unwell|headaches)|slurring|cloud of (gas|vapou?r|fumes|smoke)|(chemical|acid|caustic|bleach|solvent)s?\b[^.;!?]{0,20}\b(tank|drum|container|ibc)?\b[^.;!?]{0,10}\b(split|burst|ruptured))\b",
             ),
         ),
         (
-            Hazard::Unguarded,
+            Hazard::UnguardedMachine,
             re(
                 r"(?i)\b(stop button\b[^.;!?]{0,30}\b(kept going|kept running|does nothing|didn'?t stop|did not stop)\b[^.;!?]{0,40}\b(man|people|person|someone|operator|fitter|worker|crew)|(kept going|kept running)\b[^.;!?]{0,20}\bwith (a |the )?(man|person|someone|operator|fitter|worker|guy)\b)",
             ),
         ),
         (
-            Hazard::Pressure,
+            // Stored pressure about to let go: pressure rising against a safety
+            // valve, a bulging vessel, a relief valve that does not lift, a
+            // loose hose whipping.
+            Hazard::OverPressure,
             re(
                 r"(?i)\bpressure\b[^.;!?]{0,30}\b(climbing|rising|keeps rising|going up)\b[^.;!?]{0,40}\b(safety|relief) valves?\b",
             ),
         ),
         (
-            // Stored pressure about to let go: a bulging vessel, a relief valve
-            // that does not lift, a loose hose whipping.
-            Hazard::Pressure,
+            Hazard::OverPressure,
             re(
                 r"(?i)\b((receiver|vessel|tank|accumulator|cylinder|drum)\b[^.;!?]{0,30}\b(bulg\w+|swell\w+|deform\w*)|(relief|safety) valves?\b[^.;!?]{0,15}\b(is ?n[o']t|isn'?t|won'?t|will not|not|doesn'?t|does not|didn'?t|fail(s|ed)? to|stuck)\b[^.;!?]{0,10}\b(lift\w*|open\w*|reliev\w*|shut|closed)|hoses?\b[^.;!?]{0,40}\b(whip\w*|flail\w*|thrash\w*|snak\w*))\b",
             ),
@@ -189,12 +190,6 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
-            Hazard::Flooding,
-            re(
-                r"(?i)\b(alarms? flood\w*|flood\w* (the |my |our )?([\w-]+ )?(screens?|displays?|hmis?|logs?|inbox|alarm list|event list)\b|(alarms|messages|events|notifications)\b[^.,;!?]{0,20}\bflood\w*)",
-            ),
-        ),
-        (
             Hazard::Injury,
             re(
                 r"(?i)\b(ripper|boot|tooth|teeth|adaptor|adapter|cyl\w*|cover|bolt|nut|pin|lid|cap|plate|bracket|mirror|light|lens|part|wheel|tyre|tire|handle|badge|sticker|decal|hose|belt|roller|idler|guide)s?\b[^.,;!?]{0,20}\bfell off\b",
@@ -202,10 +197,16 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         ),
         (
             Hazard::Flooding,
+            re(
+                r"(?i)\b(alarms? flood\w*|flood\w* (the |my |our )?([\w-]+ )?(screens?|displays?|hmis?|logs?|inbox|alarm list|event list)\b|(alarms|messages|events|notifications)\b[^.,;!?]{0,20}\bflood\w*)",
+            ),
+        ),
+        (
+            Hazard::Flooding,
             re(r"(?i)\b(flood ?lights?|(cab|mast|deck|work|tail) flood)\b"),
         ),
         (
-            Hazard::Runaway,
+            Hazard::RunawayMachine,
             re(
                 r"(?i)\b(anti-?run-?back|over ?speed (switch|trip|sensor|test|setting|relay|device|governor|pick-?up)s?)\b",
             ),
@@ -217,7 +218,7 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
-            Hazard::Refrigerant,
+            Hazard::RefrigerantRelease,
             re(
                 r"(?i)\b(low|high) refrigerant (pressure|charge|level|temp\w*)\b[^.,;!?]{0,10}\balarm\w*",
             ),
@@ -550,11 +551,11 @@ mod tests {
     fn a_machine_running_back_under_load_is_a_runaway() {
         assert_eq!(
             hazard_names("incline belt on CV-9 rolling back under load, brake gone"),
-            vec![Hazard::Runaway]
+            vec![Hazard::RunawayMachine]
         );
         assert_eq!(
             hazard_names("conveyor ran back uncontrolled and spilled ore"),
-            vec![Hazard::Runaway]
+            vec![Hazard::RunawayMachine]
         );
         assert!(hazard_names("walked back to the workshop to get the grease gun").is_empty());
         assert!(hazard_names("pump spins backwards when stopped").is_empty());
@@ -592,7 +593,7 @@ mod tests {
     #[test]
     fn a_machine_moving_with_its_guard_open_or_hands_in_it_is_a_hazard() {
         assert_hazard(
-            Hazard::Unguarded,
+            Hazard::UnguardedMachine,
             &[
                 "guard door on BC-369 open and the machine keeps cycling with the operator reaching in",
                 "interlock faulty, guard removed and the press still running",
@@ -611,15 +612,15 @@ mod tests {
     fn emergencies_in_plain_field_words_are_hazards() {
         for (hazard, text) in [
             (
-                Hazard::Pressure,
+                Hazard::OverPressure,
                 "the air receiver is bulging and its relief valve won't lift",
             ),
             (
-                Hazard::Pressure,
+                Hazard::OverPressure,
                 "a loose hydraulic hose whipping around the bay",
             ),
             (
-                Hazard::Pressure,
+                Hazard::OverPressure,
                 "tank pressure keeps rising and the safety valve does nothing",
             ),
             (
@@ -651,7 +652,7 @@ mod tests {
             ),
             (Hazard::ArcFlash, "big bang & flash inside the switchboard"),
             (
-                Hazard::Toxic,
+                Hazard::ToxicRelease,
                 "two cleaners feeling sick near the dosing room",
             ),
             (
@@ -659,11 +660,11 @@ mod tests {
                 "water main burst, water pouring onto the MCC",
             ),
             (
-                Hazard::Unguarded,
+                Hazard::UnguardedMachine,
                 "light curtain did not stop the press with the operator at it",
             ),
             (
-                Hazard::Unguarded,
+                Hazard::UnguardedMachine,
                 "pressed the stop button and it kept going with a man on the belt",
             ),
         ] {
@@ -709,7 +710,7 @@ mod tests {
                 "comms alarms flooding the SCADA screen every minute",
             ),
             (
-                Hazard::Runaway,
+                Hazard::RunawayMachine,
                 "incline belt ran back uncontrolled when the brake failed",
                 "anti-runback clutch on the incline conveyor is worn",
             ),
@@ -719,7 +720,7 @@ mod tests {
                 "boiler locks out on flame failure, flame rod looks dirty",
             ),
             (
-                Hazard::Refrigerant,
+                Hazard::RefrigerantRelease,
                 "refrigerant leak hissing in the plant room, people dizzy",
                 "low refrigerant pressure alarm on the chiller after the service",
             ),
@@ -744,7 +745,7 @@ mod tests {
                 "broken hand rail on the walkway stairs",
             ),
             (
-                Hazard::Runaway,
+                Hazard::RunawayMachine,
                 "the motor generator went into overspeed and will not stop",
                 "adjust the overspeed switch on MG set 2",
             ),
