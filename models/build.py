@@ -302,14 +302,22 @@ def build_fp32_model(w, layers=LAYERS, heads=None, graph_name="minilm_l6", doc_s
     for i in range(layers):
         p = f"encoder.layer.{i}"
         s = f"/encoder/layer.{i}"
+        # A student may keep fewer attention heads than the source (pruned heads); the default
+        # shapes are shared by every full-width layer.
+        n_heads = w[f"{p}.attention.self.query.weight"].shape[0] // HEAD_DIM
+        if n_heads == HEADS:
+            layer_heads_shape, layer_ctx_shape = heads_shape, hidden_shape
+        else:
+            layer_heads_shape = g.const_i64(f"const_heads_shape_{i}", [0, 0, n_heads, HEAD_DIM])
+            layer_ctx_shape = g.const_i64(f"const_ctx_shape_{i}", [0, 0, n_heads * HEAD_DIM])
         q = linear(x, f"{p}.attention.self.query", f"{s}/attention/self/query")
         k = linear(x, f"{p}.attention.self.key", f"{s}/attention/self/key")
         v = linear(x, f"{p}.attention.self.value", f"{s}/attention/self/value")
-        q = g.op("Reshape", [q, heads_shape], f"{s}/attention/self/Reshape_q")
+        q = g.op("Reshape", [q, layer_heads_shape], f"{s}/attention/self/Reshape_q")
         q = g.op("Transpose", [q], f"{s}/attention/self/Transpose_q", perm=[0, 2, 1, 3])
-        k = g.op("Reshape", [k, heads_shape], f"{s}/attention/self/Reshape_k")
+        k = g.op("Reshape", [k, layer_heads_shape], f"{s}/attention/self/Reshape_k")
         k = g.op("Transpose", [k], f"{s}/attention/self/Transpose_k", perm=[0, 2, 3, 1])
-        v = g.op("Reshape", [v, heads_shape], f"{s}/attention/self/Reshape_v")
+        v = g.op("Reshape", [v, layer_heads_shape], f"{s}/attention/self/Reshape_v")
         v = g.op("Transpose", [v], f"{s}/attention/self/Transpose_v", perm=[0, 2, 1, 3])
         scores = g.op("MatMul", [q, k], f"{s}/attention/self/MatMul_qk")
         scores = g.op("Div", [scores, scale_f], f"{s}/attention/self/Div")
@@ -317,7 +325,7 @@ def build_fp32_model(w, layers=LAYERS, heads=None, graph_name="minilm_l6", doc_s
         probs = g.op("Softmax", [scores], f"{s}/attention/self/Softmax", axis=-1)
         ctx = g.op("MatMul", [probs, v], f"{s}/attention/self/MatMul_pv")
         ctx = g.op("Transpose", [ctx], f"{s}/attention/self/Transpose_ctx", perm=[0, 2, 1, 3])
-        ctx = g.op("Reshape", [ctx, hidden_shape], f"{s}/attention/self/Reshape_ctx")
+        ctx = g.op("Reshape", [ctx, layer_ctx_shape], f"{s}/attention/self/Reshape_ctx")
         attn = linear(ctx, f"{p}.attention.output.dense", f"{s}/attention/output/dense")
         attn = g.op("Add", [attn, x], f"{s}/attention/output/Add_residual")
         x = layer_norm(attn, f"{p}.attention.output.LayerNorm", f"{s}/attention/output/LayerNorm")

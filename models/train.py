@@ -100,11 +100,12 @@ class Embeddings(nn.Module):
 
 
 class SelfAttn(nn.Module):
-    def __init__(self):
+    def __init__(self, n_heads=build.HEADS):
         super().__init__()
-        self.query = nn.Linear(build.HIDDEN, build.HIDDEN)
-        self.key = nn.Linear(build.HIDDEN, build.HIDDEN)
-        self.value = nn.Linear(build.HIDDEN, build.HIDDEN)
+        d = n_heads * build.HEAD_DIM
+        self.query = nn.Linear(build.HIDDEN, d)
+        self.key = nn.Linear(build.HIDDEN, d)
+        self.value = nn.Linear(build.HIDDEN, d)
 
 
 class Dense(nn.Module):
@@ -116,16 +117,17 @@ class Dense(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self):
+    def __init__(self, n_heads=build.HEADS):
         super().__init__()
-        self.self = SelfAttn()
-        self.output = Dense(build.HIDDEN, build.HIDDEN, True)
+        self.self = SelfAttn(n_heads)
+        self.output = Dense(n_heads * build.HEAD_DIM, build.HIDDEN, True)
 
 
 class Layer(nn.Module):
-    def __init__(self, ffn=build.INTERMEDIATE):
+    def __init__(self, ffn=build.INTERMEDIATE, n_heads=build.HEADS):
         super().__init__()
-        self.attention = Attention()
+        self.n_heads = n_heads
+        self.attention = Attention(n_heads)
         self.intermediate = Dense(build.HIDDEN, ffn, False)
         self.output = Dense(ffn, build.HIDDEN, True)
 
@@ -134,11 +136,11 @@ class Layer(nn.Module):
         a = self.attention.self
 
         def heads(t):
-            return t.view(b, s, build.HEADS, build.HEAD_DIM).transpose(1, 2)
+            return t.view(b, s, self.n_heads, build.HEAD_DIM).transpose(1, 2)
 
         q, k, v = heads(a.query(x)), heads(a.key(x)), heads(a.value(x))
         scores = q @ k.transpose(-1, -2) / math.sqrt(build.HEAD_DIM) + mask_bias
-        ctx = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, s, build.HIDDEN)
+        ctx = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, s, self.n_heads * build.HEAD_DIM)
         o = self.attention.output
         x = o.LayerNorm(o.dense(ctx) + x)
         h = F.gelu(self.intermediate.dense(x))  # exact (erf) GELU, as in the graph
@@ -146,16 +148,16 @@ class Layer(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self, n_layers, ffn=build.INTERMEDIATE):
+    def __init__(self, n_layers, ffn=build.INTERMEDIATE, n_heads=build.HEADS):
         super().__init__()
-        self.layer = nn.ModuleList([Layer(ffn) for _ in range(n_layers)])
+        self.layer = nn.ModuleList([Layer(ffn, n_heads) for _ in range(n_layers)])
 
 
 class TriageModel(nn.Module):
-    def __init__(self, n_layers, with_heads=True, dropout=0.1, ffn=build.INTERMEDIATE):
+    def __init__(self, n_layers, with_heads=True, dropout=0.1, ffn=build.INTERMEDIATE, n_heads=build.HEADS):
         super().__init__()
         self.embeddings = Embeddings()
-        self.encoder = Encoder(n_layers, ffn)
+        self.encoder = Encoder(n_layers, ffn, n_heads)
         self.heads = nn.ModuleDict({name: nn.Linear(build.HIDDEN, n) for name, _, n in HEADS}) \
             if with_heads else None
         self.drop = nn.Dropout(dropout)
@@ -638,6 +640,50 @@ def ffn_keep(teacher, ids, layer_map, ffn):
     return keep
 
 
+@torch.no_grad()
+def heads_keep(teacher, ids, layer_map, n_heads):
+    """For each teacher layer in layer_map, the `n_heads` attention heads to keep (ascending head
+    numbers). A head's score is the mean L2 norm of what it adds to the residual stream (its slice of
+    the context times its columns of the attention output projection) over the real word pieces of
+    PRUNE_SAMPLE training texts spread evenly over the split."""
+    teacher.eval()
+    sums = {li: torch.zeros(build.HEADS, dtype=torch.float64) for li in layer_map}
+    count = 0
+    state = {}
+
+    def hook(li):
+        def record(module, inputs, out):
+            ctx = inputs[0]
+            b, s, _ = ctx.shape
+            ctx = ctx.view(b, s, build.HEADS, build.HEAD_DIM)
+            wo = module.weight.view(build.HIDDEN, build.HEADS, build.HEAD_DIM)
+            contrib = torch.einsum("bshd,ohd->bsho", ctx, wo).norm(dim=-1)  # [b, s, heads]
+            sums[li] += (contrib * state["mask"]).sum((0, 1)).double()
+        return record
+
+    hooks = [teacher.encoder.layer[li].attention.output.dense.register_forward_hook(hook(li)) for li in layer_map]
+    sample = ids[::max(1, len(ids) // PRUNE_SAMPLE)][:PRUNE_SAMPLE]
+    for b in eval_batches(sample):
+        x, m = pad([sample[i] for i in b])
+        state["mask"] = m[:, :, None].float()
+        teacher.hidden(x, m)
+        count += int(m.sum())
+    for h in hooks:
+        h.remove()
+    keep = []
+    for li in layer_map:
+        score = sums[li] / count
+        heads = torch.sort(torch.topk(score, n_heads).indices).values
+        log(f"teacher layer {li}: head scores {[round(float(v), 3) for v in score]}, keeping {heads.tolist()}")
+        keep.append(heads)
+    return keep
+
+
+def head_dims(heads):
+    """The hidden-dimension indices of the given attention heads."""
+    return torch.cat([torch.arange(h * build.HEAD_DIM, (h + 1) * build.HEAD_DIM) for h in heads.tolist()])
+
+
 def cmd_student(args):
     w, ids, labels, orig = prepare()
     teacher = TriageModel(build.LAYERS)
@@ -647,7 +693,10 @@ def cmd_student(args):
     if not 0 < args.ffn <= build.INTERMEDIATE:
         raise SystemExit(f"--ffn must be in 1..{build.INTERMEDIATE}")
     keep = ffn_keep(teacher, ids["train"], layer_map, args.ffn) if args.ffn < build.INTERMEDIATE else None
-    model = TriageModel(args.layers, ffn=args.ffn)
+    if not 0 < args.heads <= build.HEADS:
+        raise SystemExit(f"--heads must be in 1..{build.HEADS}")
+    hkeep = heads_keep(teacher, ids["train"], layer_map, args.heads) if args.heads < build.HEADS else None
+    model = TriageModel(args.layers, ffn=args.ffn, n_heads=args.heads)
     tsd = teacher.state_dict()
     sd = {}
     for k in model.state_dict():
@@ -662,6 +711,10 @@ def cmd_student(args):
                 t = t[keep[i]]
             elif keep is not None and k.endswith("output.dense.weight") and ".attention." not in k:
                 t = t[:, keep[i]]
+            if hkeep is not None and ".attention.self." in k:
+                t = t[head_dims(hkeep[i])]
+            elif hkeep is not None and k.endswith("attention.output.dense.weight"):
+                t = t[:, head_dims(hkeep[i])]
             sd[k] = t.clone()
         else:
             sd[k] = tsd[src].clone()
@@ -699,7 +752,8 @@ def cmd_student(args):
                       args.lr, args.head_lr, extra, f"student{args.layers}", args.token_dropout, args.average_from,
                       args.select_at_shift)
     finish(model, args.name, ids, labels, orig, hist,
-           {"layers": args.layers, "layer_map": layer_map, "ffn": args.ffn, "epochs": args.epochs,
+           {"layers": args.layers, "layer_map": layer_map, "ffn": args.ffn, "heads": args.heads,
+            "kept_heads": [h.tolist() for h in hkeep] if hkeep is not None else None, "epochs": args.epochs,
             "average_from": args.average_from, "select_at_shift": args.select_at_shift, "lr": args.lr,
             "kd_weight": args.kd_weight, "hidden_weight": args.hidden_weight, "token_dropout": args.token_dropout,
             "train_seconds": round(time.time() - t)}, dev_only=args.dev_only)
@@ -719,6 +773,8 @@ def main():
     s.add_argument("--layers", type=int, default=3, choices=sorted(STUDENT_LAYERS))
     s.add_argument("--ffn", type=int, default=build.INTERMEDIATE,
                    help="intermediate (FFN) neurons per layer; fewer than the teacher's keeps the highest-scoring ones")
+    s.add_argument("--heads", type=int, default=build.HEADS,
+                   help="attention heads per layer; fewer than the teacher's keeps the highest-scoring ones")
     s.add_argument("--epochs", type=int, default=8)
     s.add_argument("--average-from", type=int, default=0,
                    help="also try the mean of the weights at the end of this epoch and every later one (0: off)")
