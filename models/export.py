@@ -79,6 +79,16 @@ def ffn_width(w):
     return w["encoder.layer.0.intermediate.dense.weight"].shape[0]
 
 
+def head_count(w):
+    return w["encoder.layer.0.attention.self.query.weight"].shape[0] // build.HEAD_DIM
+
+
+def layer_words(w):
+    """A student layer's width in words: "FFN 1536" or "10 heads, FFN 1536"."""
+    heads = head_count(w)
+    return (f"{heads} heads, " if heads < build.HEADS else "") + f"FFN {ffn_width(w)}"
+
+
 def build_graphs(teacher_w, student_w, student_layers):
     WORK.mkdir(exist_ok=True)
     t = build.build_fp32_model(
@@ -88,13 +98,13 @@ def build_graphs(teacher_w, student_w, student_layers):
     s = build.build_fp32_model(
         student_w, layers=student_layers, heads=train.HEADS, graph_name="triage_student",
         producer_version=VERSION,
-        doc_string=f"slmd triage student: {student_layers}-layer encoder (FFN {ffn_width(student_w)}) distilled from "
+        doc_string=f"slmd triage student: {student_layers}-layer encoder ({layer_words(student_w)}) distilled from "
                    "the triage teacher, fp32")
     onnx.save(s, str(FILES["student_fp32"]))
     head_weights = {f"heads.{h}.weight" for h in HEAD_NAMES}
     build.weight_only_int8(
         FILES["student_fp32"], FILES["student_w8"], skip=head_weights,
-        doc_string=f"slmd triage student ({student_layers} layers, FFN {ffn_width(student_w)}), weight-only int8 "
+        doc_string=f"slmd triage student ({student_layers} layers, {layer_words(student_w)}), weight-only int8 "
                    "MatMul weights (per output channel), fp32 heads")
     build.int8_word_embeddings(FILES["student_w8"], FILES["student_int8"])
     for k, p in FILES.items():
@@ -141,6 +151,20 @@ def normed(x):
 
 def cosines(a, b):
     return (normed(a) * normed(b)).sum(1)
+
+
+def ensure_test_outputs(name, info, test_ids):
+    """A run trained with `--dev-only` wrote no test outputs; the model chosen for export gets them here,
+    once, from its checkpoint."""
+    path = CKPT / f"{name}_test.npz"
+    if path.exists():
+        return
+    log(f"{name}: computing its test outputs (trained with --dev-only)")
+    model = train.TriageModel(info.get("layers", build.LAYERS), ffn=info.get("ffn", build.INTERMEDIATE),
+                              n_heads=info.get("heads", build.HEADS))
+    model.load_state_dict(torch.load(CKPT / f"{name}.pt"))
+    emb, logits = train.run_model(model, test_ids)
+    np.savez(path, embedding=emb, **logits)
 
 
 def compare(tag, emb, logits, ref_emb, ref_logits):
@@ -253,6 +277,7 @@ teacher = "{build.SOURCE_MODEL} fine-tuned with triage heads, {build.LAYERS} lay
 student_layers = {student_layers}
 student_layer_map = {json.dumps(summary["layer_map"])}
 student_ffn = {summary["ffn"]}
+student_attention_heads = {summary["heads"]}
 training_data = "models/data (models/dataset.py)"
 training_data_sha256_train = "{data_sha["train"]}"
 training_data_sha256_dev = "{data_sha["dev"]}"
@@ -317,9 +342,11 @@ def subsets(rows):
 
 
 def shape(info):
-    """A student's shape in words: "3 layers" or "3 layers, FFN 1024"."""
+    """A student's shape in words: "3 layers", "3 layers, FFN 1024" or "3 layers, 10 heads"."""
     ffn = info.get("ffn", build.INTERMEDIATE)
-    return f"{info['layers']} layers" + (f", FFN {ffn}" if ffn < build.INTERMEDIATE else "")
+    heads = info.get("heads", build.HEADS)
+    return (f"{info['layers']} layers" + (f", {heads} heads" if heads < build.HEADS else "")
+            + (f", FFN {ffn}" if ffn < build.INTERMEDIATE else ""))
 
 
 def pct(x):
@@ -486,6 +513,11 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
     pruned = (f", FFN pruned from {build.INTERMEDIATE} to {ffn} neurons per layer (the teacher's neurons "
               "with the largest mean |GELU activation| × output-weight norm on train)") \
         if ffn < build.INTERMEDIATE else ""
+    heads = student_info.get("heads", build.HEADS)
+    if heads < build.HEADS:
+        pruned += (f", attention heads pruned from {build.HEADS} to {heads} per layer (kept: "
+                   f"{student_info['kept_heads']}, the teacher's heads adding the most to the residual stream "
+                   "on train)")
     hidden = (f" + MSE to the teacher's last hidden states (weight {student_info['hidden_weight']})"
               if student_info.get("hidden_weight", 0) > 0 else "")
     k = student_info.get("average_from", 0)
@@ -528,6 +560,8 @@ def main():
     student_info = json.loads((CKPT / "student_results.json").read_text())
     teacher_info = json.loads((CKPT / "teacher_results.json").read_text())
 
+    ensure_test_outputs("teacher", teacher_info, ids["test"])
+    ensure_test_outputs("student", student_info, ids["test"])
     weights, biases = {}, {}
     for name in ("teacher", "student"):
         weights[name] = load_state(name)
@@ -603,7 +637,7 @@ def main():
     s8 = res["student_int8"]
     summary = {
         "layer_map": student_info["layer_map"], "ffn": student_info.get("ffn", build.INTERMEDIATE),
-        "critical_shift": biases["student"]["shift"],
+        "heads": student_info.get("heads", build.HEADS), "critical_shift": biases["student"]["shift"],
         "category_accuracy": s8["category"]["accuracy"], "urgency_accuracy": s8["urgency"]["accuracy"],
         "in_scope_accuracy": s8["in_scope"]["accuracy"], "critical_recall": s8["critical_recall"],
         "category_ece": s8["category"]["ece"], "urgency_ece": s8["urgency"]["ece"],
