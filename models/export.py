@@ -530,7 +530,9 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
              f"{' at the critical shift each epoch would get' if student_info.get('select_at_shift') else ''}"
              f"{averaged}; "
              f"{student_info['train_seconds']} s.")
-    L.append("- Everything runs on CPU with fixed seeds and deterministic torch kernels.\n")
+    L.append("- Everything runs on CPU with fixed seeds and deterministic torch kernels: a run repeats bit for bit "
+             "on one machine, not necessarily across CPUs (the teacher retrained on another machine of the same kind came "
+             "out about 2 points apart on dev category accuracy, models/README).\n")
     L.append("## Limits\n")
     L.append("- The test split is made by the same generator as train (held-out templates, frames and lines), so "
              "these figures measure generalisation to new phrasings of the same kinds of message, not to real "
