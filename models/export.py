@@ -473,8 +473,8 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
         L.append(f"| ≥ 2× teacher speed in tract (p50) | {sp:.2f}× | {'yes' if sp >= 2 else 'no'} |")
     else:
         L.append("| ≥ 2× teacher speed in tract (p50) | not measured | - |")
-    L.append(f"| critical recall 100 % | {pct(s8['critical_recall'])} | "
-             f"{'yes' if s8['critical_missed'] == 0 else 'no'} |")
+    L.append(f"| critical recall 100 %, the model alone (the daemon's, with its hazard rules, is in the table "
+             f"above) | {pct(s8['critical_recall'])} | {'yes' if s8['critical_missed'] == 0 else 'no'} |")
     e = max(s8["category"]["ece"], s8["urgency"]["ece"])
     L.append(f"| ECE ≤ 0.05 (category, urgency) | {s8['category']['ece']:.3f}, {s8['urgency']['ece']:.3f} | "
              f"{'yes' if e <= 0.05 else 'no'} |")
