@@ -146,6 +146,14 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             ),
         ),
         (
+            // Standing water that has reached electrical gear: "water is up to
+            // the bottom of the MCC", "water has reached the switchgear".
+            Hazard::Flooding,
+            re(
+                r"(?i)\bwater\b[^.;!?\d]{0,15}\b((up to|reached|reaching|touching|lapping (at|against)|level with)\s+(the\s+)?((bottom|base|underside|foot|feet|plinths?|doors?|level)\s+(of\s+)?(the\s+)?)?|at\s+(the\s+)?(bottom|base|underside|foot|feet|plinths?)\s+(of\s+)?(the\s+)?)(mcc|motor control cent(re|er)|switchboards?|switchgear|switch ?rooms?|(electrical |control |distribution )?(panels?|boards?|cabinets?)|busbars?|bus bars?|drives?|vfds?|transformers?|breakers?|sockets?|outlets?)\b",
+            ),
+        ),
+        (
             Hazard::ToxicRelease,
             re(
                 r"(?i)\b((people|someone|operators?|workers?|crew|staff|two|three|lads?|guys)\b[^.;!?]{0,20}\b(feel(s|ing)?|getting|got|are|were) (sick|ill|faint|unwell|headaches)|slurring|cloud of (gas|vapou?r|fumes|smoke)|(chemical|acid|caustic|bleach|solvent)s?\b[^.;!?]{0,20}\b(tank|drum|container|ibc)?\b[^.;!?]{0,10}\b(split|burst|ruptured))\b",
@@ -569,6 +577,25 @@ mod tests {
         for t in misses {
             assert!(hazard_names(t).is_empty(), "{t}");
         }
+    }
+
+    #[test]
+    fn standing_water_that_reaches_electrical_gear_is_flooding() {
+        assert_hazard(
+            Hazard::Flooding,
+            &[
+                "water is up to the bottom of the MCC and still coming in",
+                "water has reached the switchgear plinth in the basement",
+                "the water's level with the base of the distribution board",
+                "there is water at the bottom of the drive cabinets",
+            ],
+            &[
+                "water up to the float switch but the sump pump won't start",
+                "top up the batteries with distilled water up to the level mark",
+                "cooling water up to 40 C at the transformer cooler outlet",
+                "water at the panel's door seal after washdown, replace the gasket?",
+            ],
+        );
     }
 
     #[test]
