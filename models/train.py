@@ -610,22 +610,21 @@ PRUNE_SAMPLE = 2000  # training texts (evenly spaced over train) used to rank th
 
 
 @torch.no_grad()
-def ffn_keep(teacher, ids, layer_map, ffn):
-    """For each teacher layer in layer_map, the `ffn` intermediate neurons to keep (ascending indices).
-    A neuron's score is its mean |GELU activation| over the real (unpadded) word pieces of PRUNE_SAMPLE
-    training texts spread evenly over the split, times the L2 norm of its output weights (what it can add
-    to the residual stream)."""
+def mean_activity(teacher, ids, layer_map, module_of, width, per_token):
+    """For each teacher layer in layer_map, the mean over the real (unpadded) word pieces of
+    PRUNE_SAMPLE training texts, spread evenly over the split, of `per_token(module, inputs, out)`
+    ([batch, seq, width]) at the module `module_of(layer)`."""
     teacher.eval()
-    sums = {li: torch.zeros(build.INTERMEDIATE, dtype=torch.float64) for li in layer_map}
+    sums = {li: torch.zeros(width, dtype=torch.float64) for li in layer_map}
     count = 0
     state = {}
 
     def hook(li):
         def record(module, inputs, out):
-            sums[li] += (F.gelu(out).abs() * state["mask"]).sum((0, 1)).double()
+            sums[li] += (per_token(module, inputs, out) * state["mask"]).sum((0, 1)).double()
         return record
 
-    hooks = [teacher.encoder.layer[li].intermediate.dense.register_forward_hook(hook(li)) for li in layer_map]
+    hooks = [module_of(teacher.encoder.layer[li]).register_forward_hook(hook(li)) for li in layer_map]
     sample = ids[::max(1, len(ids) // PRUNE_SAMPLE)][:PRUNE_SAMPLE]
     for b in eval_batches(sample):
         x, m = pad([sample[i] for i in b])
@@ -634,49 +633,42 @@ def ffn_keep(teacher, ids, layer_map, ffn):
         count += int(m.sum())
     for h in hooks:
         h.remove()
+    return {li: sums[li] / count for li in layer_map}
+
+
+def ffn_keep(teacher, ids, layer_map, ffn):
+    """For each teacher layer in layer_map, the `ffn` intermediate neurons to keep (ascending indices).
+    A neuron's score is its mean |GELU activation| (see mean_activity), times the L2 norm of its output
+    weights (what it can add to the residual stream)."""
+    act = mean_activity(teacher, ids, layer_map, lambda layer: layer.intermediate.dense, build.INTERMEDIATE,
+                        lambda module, inputs, out: F.gelu(out).abs())
     keep = []
     for li in layer_map:
         out_norm = teacher.encoder.layer[li].output.dense.weight.norm(dim=0).double()
-        score = sums[li] / count * out_norm
+        score = act[li] * out_norm
         keep.append(torch.sort(torch.topk(score, ffn).indices).values)
     return keep
 
 
-@torch.no_grad()
+def head_contributions(module, inputs, out):
+    """Per word piece, the L2 norm of what each attention head adds to the residual stream: its slice of
+    the context times its columns of the attention output projection ([batch, seq, heads])."""
+    ctx = inputs[0]
+    b, s, _ = ctx.shape
+    ctx = ctx.view(b, s, build.HEADS, build.HEAD_DIM)
+    wo = module.weight.view(build.HIDDEN, build.HEADS, build.HEAD_DIM)
+    return torch.einsum("bshd,ohd->bsho", ctx, wo).norm(dim=-1)
+
+
 def heads_keep(teacher, ids, layer_map, n_heads):
     """For each teacher layer in layer_map, the `n_heads` attention heads to keep (ascending head
-    numbers). A head's score is the mean L2 norm of what it adds to the residual stream (its slice of
-    the context times its columns of the attention output projection) over the real word pieces of
-    PRUNE_SAMPLE training texts spread evenly over the split."""
-    teacher.eval()
-    sums = {li: torch.zeros(build.HEADS, dtype=torch.float64) for li in layer_map}
-    count = 0
-    state = {}
-
-    def hook(li):
-        def record(module, inputs, out):
-            ctx = inputs[0]
-            b, s, _ = ctx.shape
-            ctx = ctx.view(b, s, build.HEADS, build.HEAD_DIM)
-            wo = module.weight.view(build.HIDDEN, build.HEADS, build.HEAD_DIM)
-            contrib = torch.einsum("bshd,ohd->bsho", ctx, wo).norm(dim=-1)  # [b, s, heads]
-            sums[li] += (contrib * state["mask"]).sum((0, 1)).double()
-        return record
-
-    hooks = [teacher.encoder.layer[li].attention.output.dense.register_forward_hook(hook(li)) for li in layer_map]
-    sample = ids[::max(1, len(ids) // PRUNE_SAMPLE)][:PRUNE_SAMPLE]
-    for b in eval_batches(sample):
-        x, m = pad([sample[i] for i in b])
-        state["mask"] = m[:, :, None].float()
-        teacher.hidden(x, m)
-        count += int(m.sum())
-    for h in hooks:
-        h.remove()
+    numbers): those with the largest mean contribution (head_contributions, see mean_activity)."""
+    score = mean_activity(teacher, ids, layer_map, lambda layer: layer.attention.output.dense, build.HEADS,
+                          head_contributions)
     keep = []
     for li in layer_map:
-        score = sums[li] / count
-        heads = torch.sort(torch.topk(score, n_heads).indices).values
-        log(f"teacher layer {li}: head scores {[round(float(v), 3) for v in score]}, keeping {heads.tolist()}")
+        heads = torch.sort(torch.topk(score[li], n_heads).indices).values
+        log(f"teacher layer {li}: head scores {[round(float(v), 3) for v in score[li]]}, keeping {heads.tolist()}")
         keep.append(heads)
     return keep
 
