@@ -238,6 +238,15 @@ class GraphBuilder:
         return out
 
 
+# Teacher layers each student depth is initialised from (models/train.py).
+STUDENT_LAYER_MAPS = {3: [0, 3, 5], 2: [0, 5], 4: [0, 2, 4, 5]}
+
+
+def layer_heads(w, i=0):
+    """How many attention heads layer `i` of the weights `w` has (a pruned student has fewer than HEADS)."""
+    return w[f"encoder.layer.{i}.attention.self.query.weight"].shape[0] // HEAD_DIM
+
+
 def build_fp32_model(w, layers=LAYERS, heads=None, graph_name="minilm_l6", doc_string=None,
                      producer_version=ARTIFACT_VERSION):
     """The BERT encoder as an ONNX graph.
@@ -304,7 +313,7 @@ def build_fp32_model(w, layers=LAYERS, heads=None, graph_name="minilm_l6", doc_s
         s = f"/encoder/layer.{i}"
         # A student may keep fewer attention heads than the source (pruned heads); the default
         # shapes are shared by every full-width layer.
-        n_heads = w[f"{p}.attention.self.query.weight"].shape[0] // HEAD_DIM
+        n_heads = layer_heads(w, i)
         if n_heads == HEADS:
             layer_heads_shape, layer_ctx_shape = heads_shape, hidden_shape
         else:

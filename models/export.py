@@ -79,13 +79,9 @@ def ffn_width(w):
     return w["encoder.layer.0.intermediate.dense.weight"].shape[0]
 
 
-def head_count(w):
-    return w["encoder.layer.0.attention.self.query.weight"].shape[0] // build.HEAD_DIM
-
-
 def layer_words(w):
     """A student layer's width in words: "FFN 1536" or "10 heads, FFN 1536"."""
-    heads = head_count(w)
+    heads = build.layer_heads(w)
     return (f"{heads} heads, " if heads < build.HEADS else "") + f"FFN {ffn_width(w)}"
 
 
@@ -531,8 +527,7 @@ def write_report(res, sizes, tract, rows, student_info, teacher_info, agree, tem
              f"{averaged}; "
              f"{student_info['train_seconds']} s.")
     L.append("- Everything runs on CPU with fixed seeds and deterministic torch kernels: a run repeats bit for bit "
-             "on one machine, not necessarily across CPUs (the teacher retrained on another machine of the same kind came "
-             "out about 2 points apart on dev category accuracy, models/README).\n")
+             "on one machine, not necessarily across CPUs (models/README).\n")
     L.append("## Limits\n")
     L.append("- The test split is made by the same generator as train (held-out templates, frames and lines), so "
              "these figures measure generalisation to new phrasings of the same kinds of message, not to real "

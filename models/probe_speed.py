@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,14 @@ import build
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work" / "probe"
-# The triage heads and the student layer maps, as train.py defines them (train.py needs torch).
-HEADS = [("category", "heads.category", 7), ("urgency", "heads.urgency", 4), ("in_scope", "heads.in_scope", 2)]
-STUDENT_LAYERS = {3: [0, 3, 5], 2: [0, 5], 4: [0, 2, 4, 5]}
+STUDENT_LAYERS = build.STUDENT_LAYER_MAPS
+
+
+def triage_heads():
+    """The triage heads as build_fp32_model takes them, from the bundled model's manifest (train.py, which
+    defines them too, needs torch)."""
+    manifest = tomllib.loads((HERE / "triage-student-int8" / "manifest.toml").read_text())
+    return [(h["name"], f"heads.{h['name']}", len(h["labels"])) for h in manifest["heads"]]
 
 
 def log(msg):
@@ -42,8 +48,7 @@ def shaped(src, layers, heads, ffn):
     plus zero triage heads."""
     layer_map = list(range(build.LAYERS)) if layers == build.LAYERS else STUDENT_LAYERS[layers]
     dims = np.arange(heads * build.HEAD_DIM)
-    w = {k: v.numpy() if hasattr(v, "numpy") else np.asarray(v) for k, v in src.items()
-         if k.startswith("embeddings.")}
+    w = {k: np.asarray(v) for k, v in src.items() if k.startswith("embeddings.")}
     for i, t in enumerate(layer_map):
         for k, v in src.items():
             m = re.match(rf"encoder\.layer\.{t}\.(.*)", k)
@@ -60,7 +65,7 @@ def shaped(src, layers, heads, ffn):
             elif rest == "output.dense.weight":
                 v = v[:, :ffn]
             w[f"encoder.layer.{i}.{rest}"] = np.ascontiguousarray(v)
-    for name, prefix, n in HEADS:
+    for name, prefix, n in triage_heads():
         w[prefix + ".weight"] = np.zeros((n, build.HIDDEN), np.float32)
         w[prefix + ".bias"] = np.zeros(n, np.float32)
     return w
@@ -88,7 +93,7 @@ def main():
     files = {}
     for key, (layers, heads, ffn) in [("teacher", (build.LAYERS, build.HEADS, build.INTERMEDIATE))] + \
             [(f"{a}x{b}x{c}", (a, b, c)) for a, b, c in shapes]:
-        g = build.build_fp32_model(shaped(src, layers, heads, ffn), layers=layers, heads=HEADS,
+        g = build.build_fp32_model(shaped(src, layers, heads, ffn), layers=layers, heads=triage_heads(),
                                    graph_name=f"probe_{key}")
         path = WORK / f"{key}.onnx"
         onnx.save(g, str(path))

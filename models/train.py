@@ -59,7 +59,7 @@ MAX_LEN = build.MAX_SEQ_LEN
 # Urgency class weights: missing a critical case costs most.
 URGENCY_WEIGHTS = [1.0, 1.0, 1.5, 4.0]
 EMB_LOSS_WEIGHT = 4.0
-STUDENT_LAYERS = {3: [0, 3, 5], 2: [0, 5], 4: [0, 2, 4, 5]}
+STUDENT_LAYERS = build.STUDENT_LAYER_MAPS
 # Attention heads per student layer: the bundled student keeps 10 of the teacher's 12 (models/README).
 STUDENT_HEADS = 10
 KB_REPEAT = 2  # copies of the knowledge-base items in each training epoch (0: none)
