@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Pick the MaintNorm work-order lines of the real-text evaluation set.
+
+The lines come from MaintNorm's `test.norm` split only, never from `train.norm` (which the model's
+training data draws on). A line is left out when it is shorter than 8 characters, carries a
+`<sensitive>` token, or when its normalised form (ids, numbers and dates masked) equals the normalised
+form of any line in `train.norm` or `val.norm`, or of any MaintNorm line in models/data. One line per
+normalised form; then a seeded shuffle and the first N. The picked lines are written with their
+MaintNorm index for labelling by reading; the labels themselves are not made by this script.
+
+    python3 models/eval/pick_maintnorm.py --n 460 > /tmp/candidates.tsv
+"""
+import argparse
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CANDIDATES = [ROOT.parent / "shared" / "data" / "maintnorm" / "combined",
+              ROOT / "shared" / "data" / "maintnorm" / "combined"]
+
+
+def read_norm(path):
+    texts, cur = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if cur:
+                texts.append(cur)
+                cur = []
+            continue
+        parts = line.split("\t")
+        cur.append((parts[0], parts[1] if len(parts) > 1 else parts[0]))
+    if cur:
+        texts.append(cur)
+    return texts
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=460)
+    ap.add_argument("--seed", type=int, default=2026)
+    args = ap.parse_args()
+    mn = next(d for d in CANDIDATES if (d / "test.norm").exists())
+    norm = lambda toks: " ".join(n for _, n in toks).lower()
+    raw = lambda toks: " ".join(r for r, _ in toks).strip()
+    seen = {norm(t) for f in ("train.norm", "val.norm") for t in read_norm(mn / f)}
+    for f in ("train", "dev", "test"):
+        for line in (ROOT / "models" / "data" / f"{f}.jsonl").read_text().splitlines():
+            item = json.loads(line)
+            if item.get("source", "").startswith("mn:"):
+                seen.add(item["text"].lower())
+    keys, picked = set(), []
+    for idx, toks in enumerate(read_norm(mn / "test.norm")):
+        k = norm(toks)
+        if len(raw(toks)) < 8 or "<sensitive>" in k or k in seen or k in keys:
+            continue
+        keys.add(k)
+        picked.append((idx, raw(toks)))
+    random.Random(args.seed).shuffle(picked)
+    for idx, text in picked[:args.n]:
+        print(f"mn:test:{idx}\t{text}")
+
+
+if __name__ == "__main__":
+    main()
