@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 /// Version of these payloads.
 pub const PAYLOAD_VERSION: u32 = 1;
 
-/// Longest escalated text, in bytes (after redaction).
-pub const MAX_ESCALATED_TEXT: usize = 4096;
+/// Longest escalated text, in bytes (after redaction): a query of the
+/// protocol's longest text goes whole, with room for placeholders longer
+/// than what they replace.
+pub const MAX_ESCALATED_TEXT: usize = crate::limits::MAX_TEXT * 3 / 2;
 /// Longest central answer accepted, in bytes.
 pub const MAX_ANSWER_TEXT: usize = 8192;
 /// Most knowledge-base passages sent along with one escalation.

@@ -478,6 +478,7 @@ mod tests {
             }],
             fields: vec![],
             reasons: vec![],
+            model_urgency: None,
             escalate: true,
         }
     }

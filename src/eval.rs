@@ -56,6 +56,11 @@ pub struct Report {
     /// Critical items marked critical, over critical items.
     pub critical_recall: f64,
     pub critical_items: usize,
+    /// Critical items the model's urgency head alone marked critical (no
+    /// hazard rule), over critical items; 0 for a model without heads.
+    pub model_critical_recall: f64,
+    /// Items not critical that were marked critical, over those items.
+    pub false_critical_rate: f64,
     /// In-scope low and normal items answered locally, over those items.
     pub local_coverage: f64,
     /// Category accuracy on the items answered locally.
@@ -75,6 +80,31 @@ pub struct Report {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub risk_coverage: Vec<RiskRow>,
+}
+
+/// What the pipeline got wrong on one item, if anything: a critical item
+/// not marked critical, an item marked critical that is not, another
+/// urgency, the category, the scope, or an out-of-scope item answered
+/// locally.
+pub fn miss(item: &Item, d: &Decision) -> Option<String> {
+    let mut what = Vec::new();
+    if item.urgency == Urgency::Critical && d.urgency != Urgency::Critical {
+        what.push(format!("CRITICAL MISSED (said {})", d.urgency));
+    } else if item.urgency != Urgency::Critical && d.urgency == Urgency::Critical {
+        what.push(format!("false critical (is {})", item.urgency));
+    } else if item.urgency != d.urgency {
+        what.push(format!("urgency {} not {}", d.urgency, item.urgency));
+    }
+    if item.category != d.category {
+        what.push(format!("category {} not {}", d.category, item.category));
+    }
+    if item.in_scope != d.in_scope {
+        what.push(format!("in_scope {} not {}", d.in_scope, item.in_scope));
+    }
+    if !item.in_scope && d.route == Route::Local {
+        what.push("OUT OF SCOPE ANSWERED LOCALLY".into());
+    }
+    (!what.is_empty()).then(|| what.join(", "))
 }
 
 /// Bins of the calibration error.
@@ -174,6 +204,18 @@ pub fn report(items: &[Item], outcomes: &[Outcome], floor: f32) -> Report {
         .filter(|(_, d)| d.urgency == Urgency::Critical)
         .count();
 
+    let model_hit = critical
+        .iter()
+        .filter(|(_, d)| d.model_urgency == Some(Urgency::Critical))
+        .count();
+    let calm: Vec<_> = pairs()
+        .filter(|(i, _)| i.urgency != Urgency::Critical)
+        .collect();
+    let false_critical = calm
+        .iter()
+        .filter(|(_, d)| d.urgency == Urgency::Critical)
+        .count();
+
     let routine: Vec<_> = pairs()
         .filter(|(i, _)| i.in_scope && matches!(i.urgency, Urgency::Low | Urgency::Normal))
         .collect();
@@ -244,6 +286,8 @@ pub fn report(items: &[Item], outcomes: &[Outcome], floor: f32) -> Report {
         in_scope: head(&scope, &[true, false]),
         critical_recall: ratio(critical_hit, critical.len()),
         critical_items: critical.len(),
+        model_critical_recall: ratio(model_hit, critical.len()),
+        false_critical_rate: ratio(false_critical, calm.len()),
         local_coverage: ratio(routine_local, routine.len()),
         local_category_accuracy: ratio(local_right, local.len()),
         local_answers: local.len(),
@@ -287,6 +331,16 @@ impl Report {
             "critical recall            {}   ({} critical items)",
             pct(self.critical_recall),
             self.critical_items
+        );
+        let _ = writeln!(
+            s,
+            "  model alone              {}   (urgency head, no hazard rule)",
+            pct(self.model_critical_recall)
+        );
+        let _ = writeln!(
+            s,
+            "false-critical rate        {}   (items not critical marked critical)",
+            pct(self.false_critical_rate)
         );
         let _ = writeln!(
             s,

@@ -2,8 +2,10 @@
 
 /// Protocol version spoken by this build.
 pub const PROTOCOL_VERSION: u16 = 1;
-/// Longest query text, in bytes of UTF-8.
-pub const MAX_TEXT: usize = 2048;
+/// Longest query text, in bytes of UTF-8: a pasted fault log or register
+/// dump with the question around it. The whole text is read (the encoder
+/// in windows, the hazard rules at once).
+pub const MAX_TEXT: usize = 16 * 1024;
 /// Longest request id.
 pub const MAX_ID: usize = 64;
 /// Longest client or server name in a Hello.

@@ -99,6 +99,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also list every item whose urgency, category or scope the
+        /// pipeline got wrong, with what it decided.
+        #[arg(long, conflicts_with = "tune")]
+        misses: bool,
         /// Instead of one report, try a grid of `triage.retrieval_weight`,
         /// `policy.in_scope_min` and `policy.local_threshold` and print the
         /// setting to use (tune on a development split, not the test split).
@@ -535,6 +539,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval {
             file,
             json,
+            misses,
             tune,
             target_accuracy,
             target_coverage,
@@ -556,7 +561,13 @@ fn main() -> anyhow::Result<()> {
                 };
                 return cli::eval::tune(&pipeline, &file, json, targets, per_category);
             }
-            cli::eval::run(&pipeline, &file, json, config.triage.similarity_floor)
+            cli::eval::run(
+                &pipeline,
+                &file,
+                json,
+                misses,
+                config.triage.similarity_floor,
+            )
         }
         Command::Tui { .. } => unreachable!("handled before logging starts"),
     }

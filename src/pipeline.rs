@@ -2,11 +2,55 @@
 //! daemon's workers and by `slmd triage --in-process`, so both give exactly
 //! the same decisions.
 
-use crate::engine::{Embedding, Engine, EngineError, HeadOutput, Manifest};
+use crate::engine::{Embedding, Engine, EngineError, HeadOutput, Manifest, Window};
 use crate::kb::{Index, IndexError};
 use crate::labels::{Category, Urgency};
-use crate::triage::{self, Decision, HeadSignals, RequestOptions, TriageConfig};
+use crate::triage::{self, Decision, HeadSignals, RequestOptions, TriageConfig, WindowNote};
 use std::path::Path;
+
+/// Most encoder windows read from one text. A text within the protocol's
+/// limit ([`crate::limits::MAX_TEXT`]) needs fewer; the hazard rules read
+/// all of any text.
+pub const MAX_WINDOWS: usize = 64;
+
+/// Which window of a long text asks the question: the one with the most
+/// question marks and question words, else the one most like prose (a
+/// pasted log or register dump is mostly digits and symbols), else the
+/// first.
+pub fn question_window(spans: &[&str]) -> usize {
+    let score = |s: &str| -> f32 {
+        let low = s.to_lowercase();
+        let asks = low.matches('?').count()
+            + QUESTION_WORDS
+                .iter()
+                .map(|w| {
+                    low.split(['.', '\n', '!', ';'])
+                        .filter(|sentence| {
+                            let t = sentence.trim_start();
+                            t.starts_with(w)
+                                && t[w.len()..].starts_with(|c: char| !c.is_alphanumeric())
+                        })
+                        .count()
+                })
+                .sum::<usize>();
+        let letters = s.chars().filter(|c| c.is_alphabetic()).count();
+        let visible = s.chars().filter(|c| !c.is_whitespace()).count().max(1);
+        asks as f32 + letters as f32 / visible as f32
+    };
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, s) in spans.iter().enumerate() {
+        let v = score(s);
+        if v > best.1 + 1e-6 {
+            best = (i, v);
+        }
+    }
+    best.0
+}
+
+const QUESTION_WORDS: &[&str] = &[
+    "how", "what", "why", "where", "which", "when", "can", "could", "should", "is", "are", "does",
+    "do", "any idea", "help", "please", "pls", "anyone",
+];
 
 /// Why the pipeline could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -196,24 +240,80 @@ impl Pipeline {
         Ok(fresh)
     }
 
-    /// Triage one text.
+    /// Triage one text, read whole: every window of it goes through the
+    /// encoder (see [`Pipeline::decide_windows`]).
     pub fn decide(&self, text: &str, no_egress: bool) -> Result<Decision, EngineError> {
-        let e = self.engine.embed(text)?;
-        self.decide_embedded(text, &e, no_egress, &self.triage_config())
+        let w = self.embed(text)?;
+        self.decide_windows(text, &w, no_egress, &self.triage_config())
     }
 
-    /// The encoder's pass over `text`, for [`Pipeline::decide_embedded`]:
-    /// a caller that tries several settings on one text runs the model once.
-    pub fn embed(&self, text: &str) -> Result<Embedding, EngineError> {
-        self.engine.embed(text)
+    /// The encoder's passes over `text`, one per window, for
+    /// [`Pipeline::decide_windows`]: a caller that tries several settings
+    /// on one text runs the model once.
+    pub fn embed(&self, text: &str) -> Result<Vec<Window>, EngineError> {
+        self.engine.embed_windows(text, MAX_WINDOWS)
     }
 
-    /// The decision on `text` from its embedding `e`, under the triage
-    /// settings `cfg` (retrieval, rules and policy run again; the model does not).
-    pub fn decide_embedded(
+    /// The decision on `text` from its windows' passes, under the triage
+    /// settings `cfg` (retrieval, rules and policy run again; the model
+    /// does not). The window that asks the question gives the category,
+    /// the scope and the procedure; the most urgent window gives the
+    /// urgency; the hazard rules read the whole text.
+    pub fn decide_windows(
+        &self,
+        text: &str,
+        windows: &[Window],
+        no_egress: bool,
+        cfg: &TriageConfig,
+    ) -> Result<Decision, EngineError> {
+        let first = windows
+            .first()
+            .ok_or_else(|| EngineError::Tokenize("no tokens".into()))?;
+        if windows.len() == 1 {
+            return self.decide_embedded(text, &first.embedding, None, no_egress, cfg);
+        }
+        let spans: Vec<&str> = windows
+            .iter()
+            .map(|w| text.get(w.start..w.end).unwrap_or(""))
+            .collect();
+        let q = question_window(&spans);
+        let mut note = WindowNote {
+            count: windows.len(),
+            question: (q, windows[q].start, windows[q].end),
+            urgent: None,
+            dropped: first.embedding.truncated,
+        };
+        let mut e = windows[q].embedding.clone();
+        if let Some(layout) = &self.heads {
+            // The most urgent window's urgency head stands for the text.
+            let mut best: Option<(usize, Urgency, f32)> = None;
+            for (i, w) in windows.iter().enumerate() {
+                let Some(sig) = layout.signals(&w.embedding.heads) else {
+                    continue;
+                };
+                let (u, p) = sig.top_urgency();
+                if best.is_none_or(|(_, bu, bp)| u > bu || (u == bu && p > bp)) {
+                    best = Some((i, u, p));
+                }
+            }
+            if let Some((i, _, _)) = best {
+                note.urgent = Some((i, windows[i].start, windows[i].end));
+                let (uh, at) = (layout.urgency.0, &windows[i].embedding.heads);
+                if let (Some(dst), Some(src)) = (e.heads.get_mut(uh), at.get(uh)) {
+                    *dst = src.clone();
+                }
+            }
+        }
+        self.decide_embedded(text, &e, Some(note), no_egress, cfg)
+    }
+
+    /// The decision on `text` from one embedding `e` (the question window's
+    /// when `windows` says the text had several).
+    fn decide_embedded(
         &self,
         text: &str,
         e: &Embedding,
+        windows: Option<WindowNote>,
         no_egress: bool,
         cfg: &TriageConfig,
     ) -> Result<Decision, EngineError> {
@@ -227,6 +327,7 @@ impl Pipeline {
         let opts = RequestOptions {
             no_egress,
             truncated: e.truncated,
+            windows,
             connectivity: if online {
                 crate::policy::Connectivity::Online
             } else {

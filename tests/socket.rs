@@ -360,7 +360,10 @@ async fn invalid_utf8_is_reported_in_both_framings() {
     assert_eq!(v["code"], "invalid_utf8");
     let v = json_line(&mut js, b"{\"id\":\"m\",\"text\":\n").await;
     assert_eq!(v["code"], "malformed");
-    let long = format!("{{\"id\":\"l\",\"text\":\"{}\"}}\n", "a".repeat(3000));
+    let long = format!(
+        "{{\"id\":\"l\",\"text\":\"{}\"}}\n",
+        "a".repeat(slmd::limits::MAX_TEXT + 1)
+    );
     let v = json_line(&mut js, long.as_bytes()).await;
     assert_eq!(v["code"], "bad_text");
     assert_eq!(v["id"], "l");

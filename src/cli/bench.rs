@@ -148,6 +148,33 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // End-to-end through a real socket server in this process.
     let index = Index::load(&kb_index, engine.model_sha256())?;
     let pipeline = Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k)?;
+
+    // A long message, read whole in windows, against a short query, the
+    // two interleaved in one run (the pipeline in process, no socket).
+    let long = long_message(4096);
+    let windows = pipeline.embed(&long)?.len();
+    let (mut short_t, mut long_t) = (Vec::new(), Vec::new());
+    let pairs = (runs / 4).max(10);
+    for r in 0..pairs {
+        let t = Instant::now();
+        pipeline.decide(QUERIES[r % QUERIES.len()], false)?;
+        short_t.push(t.elapsed().as_micros() as u64);
+        let t = Instant::now();
+        pipeline.decide(&long, false)?;
+        long_t.push(t.elapsed().as_micros() as u64);
+    }
+    let (short_l, long_l) = (lat(short_t), lat(long_t));
+    println!(
+        "decision, short query:     p50 {}  p95 {}",
+        ms(short_l.p50),
+        ms(short_l.p95)
+    );
+    println!(
+        "decision, 4 KiB message:   p50 {}  p95 {}  ({windows} windows; p95 {:.1}x the short query's)",
+        ms(long_l.p50),
+        ms(long_l.p95),
+        long_l.p95 as f64 / short_l.p95.max(1) as f64
+    );
     let e2e = end_to_end(pipeline, &cfg, runs)?;
     println!(
         "socket query -> decision:  p50 {}  p95 {}  mean {}  (p95 ratio to encoder p95: {:.2}x)",
@@ -193,6 +220,29 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A pasted fault log of about `bytes` bytes with the question on top and
+/// a hazard in its last line, as technicians send them.
+fn long_message(bytes: usize) -> String {
+    let mut s = String::from(
+        "VFD-7 keeps tripping on overcurrent, log below. what should I check first?\n",
+    );
+    let mut n = 0u32;
+    while s.len() + 64 < bytes {
+        s.push_str(&format!(
+            "2026-11-{:02} 03:{:02}:{:02} F{:04} DC bus {} V Iout {} A state RUN\n",
+            1 + n % 28,
+            n % 60,
+            (n * 7) % 60,
+            2300 + n % 9,
+            560 + n % 40,
+            10 + n % 7
+        ));
+        n += 1;
+    }
+    s.push_str("btw there's smoke coming out of the door seal now");
+    s
 }
 
 fn cpu_model() -> String {

@@ -32,7 +32,13 @@ pub fn read_items(path: &Path) -> anyhow::Result<Vec<Item>> {
 }
 
 /// Runs the pipeline over `file` and prints the report.
-pub fn run(pipeline: &Pipeline, file: &Path, json: bool, floor: f32) -> anyhow::Result<()> {
+pub fn run(
+    pipeline: &Pipeline,
+    file: &Path,
+    json: bool,
+    misses: bool,
+    floor: f32,
+) -> anyhow::Result<()> {
     let items = read_items(file)?;
     let mut outcomes = Vec::with_capacity(items.len());
     for (n, item) in items.iter().enumerate() {
@@ -53,6 +59,13 @@ pub fn run(pipeline: &Pipeline, file: &Path, json: bool, floor: f32) -> anyhow::
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.to_text());
+    }
+    if misses {
+        for (n, (item, o)) in items.iter().zip(&outcomes).enumerate() {
+            if let Some(what) = eval::miss(item, &o.decision) {
+                println!("{}: {what}: {}", n + 1, item.text);
+            }
+        }
     }
     Ok(())
 }
@@ -124,7 +137,7 @@ pub fn tune(
             .enumerate()
             .map(|(n, (item, e))| {
                 let decision = pipeline
-                    .decide_embedded(&item.text, e, false, &cfg)
+                    .decide_windows(&item.text, e, false, &cfg)
                     .with_context(|| format!("item {} failed", n + 1))?;
                 Ok(Outcome {
                     decision,

@@ -61,6 +61,21 @@ pub struct Embedding {
     pub heads: Vec<HeadOutput>,
 }
 
+/// One window of a text longer than the model's window: the bytes it
+/// covers and the encoder's pass over them.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Byte range of the text the window's tokens come from.
+    pub start: usize,
+    pub end: usize,
+    pub embedding: Embedding,
+}
+
+/// Tokens each window shares with the one before it.
+fn window_overlap(max_length: usize) -> usize {
+    (max_length / 8).clamp(1, 16)
+}
+
 /// What one classification head said about a text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadOutput {
@@ -177,11 +192,16 @@ impl Engine {
                 reason: e.to_string(),
             })?;
         tokenizer.with_padding(None);
+        let max_length = opts
+            .max_seq_len
+            .map_or(manifest.max_seq_len, |n| n.min(manifest.max_seq_len));
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
-                max_length: opts
-                    .max_seq_len
-                    .map_or(manifest.max_seq_len, |n| n.min(manifest.max_seq_len)),
+                max_length,
+                // Each window past the first repeats the last tokens of the
+                // one before, so a phrase cut at a window's edge is whole in
+                // the next.
+                stride: window_overlap(max_length),
                 ..Default::default()
             }))
             .map_err(|e| EngineError::Tokenizer {
@@ -314,6 +334,58 @@ impl Engine {
             truncated,
             heads,
         })
+    }
+
+    /// Encodes every window of `text`, in order: one window for a text that
+    /// fits the model, more (each overlapping the one before) for a longer
+    /// one, at most `max_windows` (the last ones are dropped beyond that,
+    /// and the first window's `truncated` says so).
+    pub fn embed_windows(
+        &self,
+        text: &str,
+        max_windows: usize,
+    ) -> Result<Vec<Window>, EngineError> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EngineError::Tokenize(e.to_string()))?;
+        let parts: Vec<&tokenizers::Encoding> = std::iter::once(&enc)
+            .chain(enc.get_overflowing().iter())
+            .collect();
+        let dropped = parts.len() > max_windows.max(1);
+        let mut out = Vec::with_capacity(parts.len().min(max_windows.max(1)));
+        for part in parts.into_iter().take(max_windows.max(1)) {
+            let ids = part.get_ids();
+            // Special tokens carry the offset (0, 0); the window's bytes are
+            // those of its other tokens.
+            let spans = part
+                .get_offsets()
+                .iter()
+                .zip(part.get_special_tokens_mask())
+                .filter(|(_, &special)| special == 0)
+                .map(|(o, _)| *o);
+            let (start, end) = spans.fold((usize::MAX, 0), |(a, b), (s, e)| (a.min(s), b.max(e)));
+            let (start, end) = if start == usize::MAX {
+                (0, 0)
+            } else {
+                (start.min(text.len()), end.min(text.len()))
+            };
+            let (vector, heads) = self.run_ids(ids)?;
+            out.push(Window {
+                start,
+                end,
+                embedding: Embedding {
+                    vector,
+                    tokens: ids.len(),
+                    truncated: false,
+                    heads,
+                },
+            });
+        }
+        if let Some(first) = out.first_mut() {
+            first.embedding.truncated = dropped;
+        }
+        Ok(out)
     }
 
     /// Runs the encoder on token ids and returns the pooled embedding.

@@ -72,6 +72,9 @@ pub async fn run(cfg: GatewayConfig, llm: LlmClient, shutdown: CancellationToken
             cfg.broker.port,
         );
         o.set_keep_alive(cfg.uplink.keep_alive);
+        // rumqttc's own default (10 KiB) would drop the connection on the
+        // first escalation of a long text; the broker drops larger packets.
+        o.set_max_packet_size(Some(crate::limits::MAX_MQTT_PACKET));
         o.set_manual_acks(true);
         o.set_clean_start(true);
         if let Ok(Some((u, p))) = cfg.uplink.credentials() {

@@ -68,6 +68,9 @@ pub struct Signals {
     pub in_scope: f32,
     /// A topic the knowledge base never covers was named.
     pub off_topic: bool,
+    /// The question names equipment of another kind than the cited
+    /// procedure's (what it names and what the procedure is about).
+    pub equipment_mismatch: Option<String>,
     /// Similarity of the best retrieved passage.
     pub similarity: f32,
     /// Urgency after the hazard rules (never lowered by the text).
@@ -153,7 +156,8 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
     let out_of_scope = s.off_topic || s.in_scope < cfg.in_scope_min;
     let weak = s.confidence < threshold;
     let ungrounded = s.similarity < cfg.similarity_floor;
-    if !(out_of_scope || weak || ungrounded) {
+    let mismatch = s.equipment_mismatch.is_some() && !out_of_scope;
+    if !(out_of_scope || weak || ungrounded || mismatch) {
         return Verdict {
             route: Route::Local,
             escalate: false,
@@ -169,6 +173,12 @@ pub fn decide(s: &Signals, at: &Situation, cfg: &PolicyConfig) -> Verdict {
                 "confidence {:.2} under the {} threshold {threshold:.2}",
                 s.confidence, s.category
             ),
+        );
+    }
+    if let (Some(said), true) = (&s.equipment_mismatch, mismatch) {
+        why(
+            ReasonCode::EquipmentMismatch,
+            format!("the cited procedure is about other equipment: {said}"),
         );
     }
     if ungrounded && !out_of_scope {
@@ -318,6 +328,7 @@ mod tests {
             confidence: 0.9,
             in_scope: 0.95,
             off_topic: false,
+            equipment_mismatch: None,
             similarity: 0.8,
             urgency: Urgency::Normal,
             sign_off: None,
@@ -341,6 +352,24 @@ mod tests {
         let v = decide(&routine(), &online(), &PolicyConfig::default());
         assert_eq!(v.route, Route::Local);
         assert!(!v.escalate);
+    }
+
+    #[test]
+    fn a_procedure_about_other_equipment_is_never_answered_locally() {
+        let mut s = routine();
+        s.equipment_mismatch = Some("asks about a chiller, cites an air compressor".into());
+        let v = decide(&s, &online(), &PolicyConfig::default());
+        assert_eq!(v.route, Route::Escalate);
+        assert!(has(&v, ReasonCode::EquipmentMismatch));
+        let v = decide(
+            &s,
+            &Situation {
+                no_egress: true,
+                ..online()
+            },
+            &PolicyConfig::default(),
+        );
+        assert_eq!(v.route, Route::Human);
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! the nearest procedures and urgency from the rules and the nearest
 //! procedure. The route comes from [`crate::policy`].
 
+pub mod domain;
+pub mod equipment;
+pub mod exposure;
 pub mod rules;
 
 use crate::kb::Hit;
@@ -97,8 +100,10 @@ fn argmax(p: &[f32]) -> (usize, f32) {
 pub struct RequestOptions {
     /// The text must not leave the device.
     pub no_egress: bool,
-    /// The encoder saw only the start of a longer text.
+    /// The encoder did not read every window of a long text.
     pub truncated: bool,
+    /// How a text longer than the model's window was read.
+    pub windows: Option<WindowNote>,
     /// The uplink's state when the request is decided.
     pub connectivity: Connectivity,
     /// Escalations still allowed in the current budget window.
@@ -110,10 +115,23 @@ impl Default for RequestOptions {
         RequestOptions {
             no_egress: false,
             truncated: false,
+            windows: None,
             connectivity: Connectivity::Offline,
             budget_left: u32::MAX,
         }
     }
+}
+
+/// How a text longer than the model's window was read: in `count`
+/// windows, the question taken from one, the urgency from another. Each
+/// window is `(number from 0, first byte, end byte)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowNote {
+    pub count: usize,
+    pub question: (usize, usize, usize),
+    pub urgent: Option<(usize, usize, usize)>,
+    /// Windows past the most the encoder reads were left to the rules.
+    pub dropped: bool,
 }
 
 /// Machine-readable reason for part of a decision.
@@ -124,6 +142,9 @@ pub enum ReasonCode {
     CategoryVote,
     /// Category from the model's category head.
     CategoryHead,
+    /// Category from the technical words of a text the head called
+    /// `general`.
+    CategoryLexicon,
     /// Urgency from the model's urgency head.
     UrgencyHead,
     /// An explicit hazard rule made the case critical.
@@ -160,6 +181,14 @@ pub enum ReasonCode {
     BudgetExhausted,
     /// The escalation could not be stored (outbox full), so a person decides.
     EscalationRefused,
+    /// The question is about equipment the cited procedure is not about,
+    /// or that no procedure covers.
+    EquipmentMismatch,
+    /// The urgency came from one window of a text longer than the
+    /// model's window (named by its number and bytes).
+    UrgencyWindow,
+    /// The answer was retrieved for the window that asks the question.
+    QuestionWindow,
 }
 
 impl ReasonCode {
@@ -167,6 +196,7 @@ impl ReasonCode {
         match self {
             ReasonCode::CategoryVote => "category_vote",
             ReasonCode::CategoryHead => "category_head",
+            ReasonCode::CategoryLexicon => "category_lexicon",
             ReasonCode::UrgencyHead => "urgency_head",
             ReasonCode::HazardRule => "hazard_rule",
             ReasonCode::HazardProcedure => "hazard_procedure",
@@ -185,6 +215,9 @@ impl ReasonCode {
             ReasonCode::QueuedOffline => "queued_offline",
             ReasonCode::BudgetExhausted => "budget_exhausted",
             ReasonCode::EscalationRefused => "escalation_refused",
+            ReasonCode::EquipmentMismatch => "equipment_mismatch",
+            ReasonCode::UrgencyWindow => "urgency_window",
+            ReasonCode::QuestionWindow => "question_window",
         }
     }
 }
@@ -219,6 +252,9 @@ pub struct Decision {
     pub sources: Vec<Source>,
     pub fields: Vec<Extracted>,
     pub reasons: Vec<Reason>,
+    /// The urgency the model's head gave on its own, before the hazard
+    /// rules (`None` without heads).
+    pub model_urgency: Option<Urgency>,
     /// The request is (to be) sent to the central service: every
     /// `escalate`, and `human` cases escalated as well.
     pub escalate: bool,
@@ -269,7 +305,19 @@ pub fn triage(
             let (i, p) = argmax(&mixed);
             let c = Category::ALL[i];
             why(ReasonCode::CategoryHead, format!("{c} ({p:.2})"));
-            (c, p)
+            // A hazard report keeps the head's word: its domain is the
+            // hazard's, not that of a door or a pipe it mentions.
+            match domain::domain(text).filter(|_| rules::hazards(text).is_empty()) {
+                // `general` is for what is not technical: a text that names
+                // parts or faults takes their domain. Its confidence is the
+                // head's probability of that domain, so it is not answered
+                // locally on the head's word for another.
+                Some((d, said)) if c == Category::General => {
+                    why(ReasonCode::CategoryLexicon, format!("{d}: names {said:?}"));
+                    (d, mixed[d.index()])
+                }
+                _ => (c, p),
+            }
         }
         None => {
             let (c, share) = vote(hits, cfg.vote_temperature);
@@ -289,7 +337,10 @@ pub fn triage(
     // Out of scope: a topic the base never covers, the scope head's say, or
     // (without heads) nothing close enough.
     let off_topic = rules::out_of_scope_topic(text);
+    let asked = equipment::named(text);
+    let outside = asked.outside.clone();
     let in_scope = off_topic.is_none()
+        && outside.is_none()
         && match heads {
             Some(h) => h.in_scope >= cfg.policy.in_scope_min,
             None => top_score >= cfg.similarity_floor,
@@ -298,6 +349,15 @@ pub fn triage(
         why(
             ReasonCode::OutOfScope,
             format!("topic not covered: {topic:?}"),
+        );
+    } else if let Some((kind, said)) = &outside {
+        why(
+            ReasonCode::OutOfScope,
+            format!("equipment not covered: {said:?} ({})", kind.as_str()),
+        );
+        why(
+            ReasonCode::EquipmentMismatch,
+            format!("no procedure is about a {}: {said:?}", kind.as_str()),
         );
     } else if !in_scope {
         let detail = match heads {
@@ -328,8 +388,32 @@ pub fn triage(
     } else if let Some(h) = heads {
         // The head learned urgency from the wording; a danger procedure
         // nearby is already part of what it saw.
-        let (u, p) = h.top_urgency();
+        let (mut u, p) = h.top_urgency();
         why(ReasonCode::UrgencyHead, format!("{u} ({p:.2})"));
+        // No hazard rule fired, and every sentence that speaks of danger
+        // is a question, a plan, a past event, a test or a denial: the
+        // model's word "critical" rests on vocabulary, not on a danger now.
+        // It stays high, so a person still looks soon.
+        if u == Urgency::Critical {
+            if let Some(said) = rules::calm_context(text) {
+                u = Urgency::High;
+                why(
+                    ReasonCode::UrgencyRule,
+                    format!("high, not critical: danger is only spoken of as not happening now ({said:?})"),
+                );
+            }
+        }
+        if let Some(WindowNote {
+            count,
+            urgent: Some((i, a, b)),
+            ..
+        }) = opts.windows
+        {
+            why(
+                ReasonCode::UrgencyWindow,
+                format!("window {} of {count} (bytes {a}..{b}): {u}", i + 1),
+            );
+        }
         u
     } else if let (Some(h), true) = (danger_hit, in_scope) {
         why(
@@ -356,10 +440,21 @@ pub fn triage(
             format!("text is data, not instructions: {said:?}"),
         );
     }
+    if let Some(w) = opts.windows {
+        let (i, a, b) = w.question;
+        why(
+            ReasonCode::QuestionWindow,
+            format!(
+                "read in {} windows; category and procedure from window {} (bytes {a}..{b})",
+                w.count,
+                i + 1
+            ),
+        );
+    }
     if opts.truncated {
         why(
             ReasonCode::Truncated,
-            "text longer than the model window; rules read all of it".into(),
+            "text longer than the encoder reads; the hazard rules read all of it".into(),
         );
     }
 
@@ -386,7 +481,49 @@ pub fn triage(
                 None if in_scope => 1.0,
                 None => 0.0,
             },
-            off_topic: off_topic.is_some(),
+            off_topic: off_topic.is_some() || outside.is_some(),
+            equipment_mismatch: hits.first().and_then(|top| {
+                // Site-wide safety and admin procedures fit any equipment.
+                let wildcard =
+                    top.doc.category == Category::General || top.doc.safety == Safety::Danger;
+                let cited = if wildcard {
+                    Vec::new()
+                } else {
+                    equipment::procedure_kinds_of(&top.doc.equipment, &top.doc.title)
+                };
+                if wildcard
+                    && top.doc.category != Category::General
+                    && top.doc.category != category
+                {
+                    // A site-wide procedure fits any equipment, but only
+                    // for a question in its own domain.
+                    return Some(format!(
+                        "{} is a site-wide {} procedure, the question is {category}",
+                        top.doc.id, top.doc.category
+                    ));
+                }
+                if wildcard && top.doc.category == Category::General && category != Category::General
+                    && asked.kinds.is_empty()
+                {
+                    return Some(format!(
+                        "names no equipment, and {} is a general procedure for a {category} question",
+                        top.doc.id
+                    ));
+                }
+                match equipment::check(&asked, &cited) {
+                    equipment::Check::Mismatch { asked, said, cited } => Some(format!(
+                        "asks about a {} ({said:?}), {} is about a {}",
+                        asked.as_str(),
+                        top.doc.id,
+                        cited.as_str()
+                    )),
+                    equipment::Check::Unnamed => Some(format!(
+                        "names no equipment, and {} is about {}",
+                        top.doc.id, top.doc.equipment
+                    )),
+                    _ => None,
+                }
+            }),
             similarity: top_score,
             urgency,
             sign_off: rules::sign_off(text),
@@ -474,6 +611,7 @@ pub fn triage(
         sources,
         fields: rules::extract_fields(text, cfg.max_fields),
         reasons,
+        model_urgency: heads.map(|h| h.top_urgency().0),
         escalate: verdict.escalate,
     }
 }

@@ -180,6 +180,25 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
                 r"(?i)\b((receiver|vessel|tank|accumulator|cylinder|drum)\b[^.;!?]{0,30}\b(bulg\w+|swell\w+|deform\w*)|(relief|safety) valves?\b[^.;!?]{0,15}\b(is ?n[o']t|isn'?t|won'?t|will not|not|doesn'?t|does not|didn'?t|fail(s|ed)? to|stuck)\b[^.;!?]{0,10}\b(lift\w*|open\w*|reliev\w*|shut|closed)|hoses?\b[^.;!?]{0,40}\b(whip\w*|flail\w*|thrash\w*|snak\w*))\b",
             ),
         ),
+        (
+            // Someone called, radioed or shouted for and not answering.
+            Hazard::Injury,
+            re(
+                r"(?is)\b(call(ed|ing)?|radio(ed|ing)?|shout(ed|ing)?|phon(ed|ing)|rang|ringing)\b.{0,80}\bno (answer|reply|response)\b",
+            ),
+        ),
+        (
+            Hazard::RunawayMachine,
+            re(
+                r"(?i)\b((does ?n[o']?t|doesnt|not|won'?t|will not) respond(ing)? to (the |any )?stop|coming apart|(way |well )?past (its |the )?(max|maximum|rated) speed|paying out on its own|running away|brakes? (won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not) hold(ing)?)\b",
+            ),
+        ),
+        (
+            Hazard::Fire,
+            re(
+                r"(?i)\b(charring|charred|(orange|red|cherry) glow|glowing( red| orange)?|melting|melted (plastic|insulation|cable)|paint\b[^.;!?]{0,20}\b(bubbl\w+|blister\w+)|smells? (like|of) (burning|hot|melting) (rubber|plastic|insulation|cable|wiring))\b",
+            ),
+        ),
     ]
 });
 
@@ -229,6 +248,34 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             Hazard::RefrigerantRelease,
             re(
                 r"(?i)\b(low|high) refrigerant (pressure|charge|level|temp\w*)\b[^.,;!?]{0,10}\balarm\w*",
+            ),
+        ),
+        (
+            Hazard::Smoke,
+            re(
+                r"(?i)\bsmoke (detectors?|heads?|alarms? (fault|battery|test)|test\w*|dampers?|vents?|control)\b",
+            ),
+        ),
+        (
+            Hazard::Flooding,
+            re(r"(?i)\bflood (sensors?|alarms?|detectors?|tests?|switch\w*|plains?)\b"),
+        ),
+        (
+            Hazard::Fire,
+            re(
+                r"(?i)\bfire (pumps?|alarm (test|panel)s?|drill|doors?|extinguishers?|dampers?|rated|stopping|main)\b",
+            ),
+        ),
+        (
+            Hazard::ArcFlash,
+            re(
+                r"(?i)\b(explosion[- ]proof|arc[- ]flash (study|studies|boundary|boundaries|suits?|rating|labels?|category|ppe|calc\w*|assessment|risk|gloves?|rated))\b",
+            ),
+        ),
+        (
+            Hazard::ToxicRelease,
+            re(
+                r"(?i)\b(h2s|co|carbon monoxide|chlorine) (channel|sensor|cell|head|setpoint|calibration)s?\b",
             ),
         ),
     ]
@@ -286,9 +333,56 @@ static CLEARED: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)^\s*(alarms? )?(is|are|has|have|was)( now| all)? (clear(ed)?|reset|gone|normal)\b")
 });
 
-/// Every hazard named (and not negated, and not an equipment fault of
-/// [`NOT_HAZARDS`]) anywhere in the text, each once,
-/// with the words of its first pattern that matched.
+/// A sentence that tells of something not happening now: a question or a
+/// plan about doing the job safely, a condition, a past event that is
+/// over, or a test or drill.
+static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)(^\s*(how|what|which|should|would|could|can i|can we|do i|do we|do you|is it|is there|are there|where|who)\b|",
+        r"\b(if|what if|in case|supposing|suppose|say (both|the|a)|tomorrow|next (week|month|shift|time|year)|planning|plan to|",
+        r"going to|we will|we'?ll|before (we|i|you|anyone)\b|toolbox|training|for the (procedure|toolbox|training|risk assessment)|",
+        r"writing the|what ppe|safe distance|is it safe|",
+        r"last (week|month|night|nights|year|shift|time|winter|summer|spring)|last nights?|yesterday'?s?|earlier today|back in|",
+        r"\d+ (days?|weeks?|months?|years?|yrs?) ago|(a|one|two|three|few) (days?|weeks?|months?|years?) ago|in (19|20)\d\d|(on|from|since|last) (mon|tues|wednes|thurs|fri|satur|sun)day|",
+        r"(was|were|been|is|are|got) (fixed|repaired|replaced|pumped out|put out|extinguished|cleaned up|sorted)|back at work|back on (shift|light duties)|",
+        r"back in service|incident (form|report)|near miss|report attached|warranty|rca\b|insurer|follow-?up|",
+        r"(smoke|fire|fire alarm|alarm|bump|flood|e-?stop|pull ?cord|light curtain|relief valve|overspeed( trip)?|hydro|proof|function|detector|sensor|gas|ir|megger) tests?(ed|ing)?\b|",
+        r"test(ed|ing)? (the |a |our )?((smoke|fire|flood|gas|refrigerant) )?(detectors?|sensors?|alarms?|e-?stops?|pull ?cords?|light curtains?)|",
+        r"test gas|(fire|rescue|evacuation|man down|emergency|spill|safety|mock) drill|drill (today|tomorrow|at \d|this|next|on|is|was|for)|for (the|today'?s) drill|exercise|simulat\w+|\bmock\b|\bdummy\b|\bstudy\b|bump[- ]test\w*|false alarm|turned out|",
+        r"(was|is) (just|only) (the|a|an|from)|(was|is) (the new|from the) ))",
+    ))
+});
+
+/// Words that say it is happening now, whatever else the sentence says.
+static NOW: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)\b(right now|as we speak|at the moment|currently|",
+        r"still (live|on|running|burning|smoking|smouldering|there|in there|inside|going|numb|bleeding|trapped|stuck|",
+        r"hissing|leaking|coming|rising|spraying|pouring|climbing|not (answering|responding|moving|breathing))|",
+        r"not (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|",
+        r"while (it|the [\w-]+) (turns|runs|moves|cycles|is (running|turning|moving|on|live))|since (last \w+|yesterday|this morning))\b",
+    ))
+});
+
+/// The sentence of `text` around byte `at` (bounded by full stops,
+/// question and exclamation marks, semicolons and line ends).
+fn sentence_at(text: &str, at: usize) -> &str {
+    let is_end = |c: char| matches!(c, '.' | '!' | '?' | ';' | '/' | '\n');
+    let start = text[..at].rfind(is_end).map_or(0, |i| i + 1);
+    let end = text[at..].find(is_end).map_or(text.len(), |i| at + i);
+    &text[start..end]
+}
+
+/// Whether the sentence tells of something not happening now (and says
+/// nothing that is).
+pub fn not_now(sentence: &str) -> bool {
+    NOT_NOW.is_match(sentence) && !NOW.is_match(sentence)
+}
+
+/// Every hazard named (and not negated, not in a sentence about something
+/// not happening now, and not an equipment fault of [`NOT_HAZARDS`])
+/// anywhere in the text, each once, with the words of its first pattern
+/// that matched.
 pub fn hazards(text: &str) -> Vec<(Hazard, String)> {
     let mut found: Vec<(Hazard, String)> = Vec::new();
     for (hazard, pattern) in HAZARDS.iter() {
@@ -296,9 +390,16 @@ pub fn hazards(text: &str) -> Vec<(Hazard, String)> {
             continue;
         }
         if let Some(m) = pattern.find_iter(text).find(|m| {
-            !negated(text, m.start(), m.end()) && !not_a_hazard(*hazard, text, m.start(), m.end())
+            !negated(text, m.start(), m.end())
+                && !not_a_hazard(*hazard, text, m.start(), m.end())
+                && !not_now(sentence_at(text, m.start()))
         }) {
             found.push((*hazard, m.as_str().to_string()));
+        }
+    }
+    if let Some((hazard, said)) = super::exposure::exposure(text) {
+        if !found.iter().any(|(h, _)| *h == hazard) {
+            found.push((hazard, said));
         }
     }
     found
@@ -319,6 +420,45 @@ static LOW: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(^\s*(how|what|when|where|which|who|can i|should|is it|do i|does|is there)\b|\b(how (to|do|often|much)|schedule|interval|checklist|procedure for|order(ing)? (parts|spares)|spare parts?|part number|permit|ppe|training|record the|paperwork)\b)",
     )
 });
+
+/// Words of danger, broadly: what a sentence must say for the model's
+/// urgency to rest on it.
+static DANGER_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)\b(smok\w*|fire|flames?|burn\w*|scorch\w*|spark\w*|arc\w*|flash\w*|shock\w*|live|energi[sz]ed|gas|smell\w*|",
+        r"fumes?|h2s|ammonia|refrigerant|leak\w*|flood\w*|water|hurt|injur\w*|blood|bleed\w*|fell|fall\w*|trapped|stuck|",
+        r"pinned|crush\w*|collaps\w*|unconscious|dizzy|faint\w*|casualty|man down|hose|whip\w*|pressure|relief|explo\w*|",
+        r"overspeed\w*|runaway|e-?stop|guard|lock ?out|loto|glow\w*|melt\w*|hot|hiss\w*|alarm)\b",
+    ))
+});
+
+/// When every sentence of `text` that speaks of danger tells of
+/// something not happening now — a question or plan, a past event, a
+/// test or drill — or denies it, the words that show it; `None` when any
+/// such sentence speaks of now, or when none speaks of danger.
+pub fn calm_context(text: &str) -> Option<String> {
+    let mut calm: Option<String> = None;
+    let mut any = false;
+    for sentence in text.split(['.', '!', '?', ';', '/', '\n']) {
+        let words: Vec<_> = DANGER_WORDS.find_iter(sentence).collect();
+        if words.is_empty() {
+            continue;
+        }
+        any = true;
+        let offset = sentence.as_ptr() as usize - text.as_ptr() as usize;
+        let denied = words
+            .iter()
+            .all(|m| negated(text, offset + m.start(), offset + m.end()));
+        if let Some(m) = NOT_NOW.find(sentence).filter(|_| !NOW.is_match(sentence)) {
+            calm.get_or_insert_with(|| m.as_str().trim().to_string());
+        } else if denied {
+            calm.get_or_insert_with(|| "denied".to_string());
+        } else {
+            return None;
+        }
+    }
+    calm.filter(|_| any)
+}
 
 /// Urgency cue from the wording alone (critical is decided by [`hazards`]).
 pub fn urgency_cue(text: &str) -> Option<(Urgency, String)> {

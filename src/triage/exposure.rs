@@ -1,0 +1,172 @@
+//! People in the line of fire, however it is worded: a person (or a hand,
+//! a face, a sleeve) close to or inside something whose energy is still
+//! there — live, running, on auto, under pressure, charged, hanging or
+//! raised — in the same sentence. None of this needs the words "shock",
+//! "injury" or "fire", and the pattern lists of [`super::rules`] cannot
+//! name every way of saying it, so these rules compose three parts: who,
+//! how close, and which energy is still there.
+//!
+//! A sentence that asks how to do the job safely, plans it, or tells of
+//! something over and done is not an exposure now: questions ("how do I
+//! isolate … before"), plans ("tomorrow", "next week", "we will"),
+//! conditions ("if", "what if", "in case") and past events ("last week",
+//! "yesterday", "was fixed") keep a sentence out.
+
+use crate::labels::Hazard;
+use regex::Regex;
+use std::sync::LazyLock;
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in pattern compiles")
+}
+
+/// Who is exposed: a person, or a part of one.
+const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";
+
+/// How close: inside, under, touching, reaching into, in front of.
+const CLOSE: &str = r"(inside|in the|into|in there|down (in|there)|under(neath)?|beneath|below it|reach(ing|ed|es)?|touch(ing|ed|es)?|hold(ing|s)?|grabb?(ed|ing|s)?|gripping|hand on|hands on|leaning|bending|in front of|right beside|beside|next to|probing|pull(ing|s)? (the |out|apart|at)|lying|kneeling|standing|climb(ed|ing)|working on|on the (terminals?|bus|busbars?|frame|belt)|face right|with his|with her|undoing|loosening|unscrewing|unbolting|knocking|kicking|rodding|wiping|scraping|lining up|guiding|feel(ing)? (for|where)|trying to (free|hold|feel|pull|clear|stop)|mid[- ]?(swap|job|change|repair)|swapping|cracking|splitting|opening|removing|taking (off|out|the))";
+
+/// Which energy is still there. Each alternative says the energy is
+/// present now, or that it was never removed.
+const LIVE: &str = concat!(
+    r"(still (live|on|energi[sz]ed|running|turning|going|moving|spinning|rotating|cycling|producing|charged|",
+    r"pressuri[sz]ed|under pressure|has pressure|holding pressure|connected|in service|on auto|lit|hanging|up|wound)|",
+    r"(is|are) (live|energi[sz]ed|running|turning|spinning|rotating|moving|cycling|on auto|going round|creeping|slipping|sinking)|",
+    r"(supply|power|pump|unit|machine|belt|spindle|shaft|drive|motor|fan|string|bus|utility side|line|engine)( is| are)? (still )?(on|live|energi[sz]ed|running|turning|moving|going|producing)\b|",
+    r"(nobody|no one|no-one|never|not|wasn'?t|weren'?t|isn'?t|hasn'?t|haven'?t|didn'?t|without)( been| being| yet)? (isolat\w+|locked( |-)?out|lock(ed)? (it )?out|pulled the (main|fuse|breaker)|opened the (breaker|isolator)|tripped|discharged|bled|bled off|depressuri[sz]ed|vented|propped|blocked|chocked|dumped)|",
+    r"(isolat\w+|breaker|lock ?out|loto)\b[^.;!?]{0,20}\b(not|never|hasn'?t|has not|wasn'?t|was not|isn'?t|is not)\b[^.;!?]{0,10}\b(done|opened|applied|tripped|pulled|isolated|off)|",
+    r"skipped the (lock ?out|loto|isolation)|no (lock ?out|loto|isolation|props?|blocks?|stands?|chocks?)\b|",
+    r"on auto\b|gauge (still )?(says|shows|reads|showing) \d|(holding|has|still has|with) \d+(\.\d+)? ?(bar|psi|kpa)\b|\d+ ?v? still on|(showing|reading|at) \d+(\.\d+)? ?(bar|psi|kpa|vdc|vac|v|kv)\b|",
+    r"(charge|dc bus) (led|light|lamp) (is )?(still )?(lit|on)|under (full )?(pressure|load|sun)|",
+    r"while (it'?s|it is|its|it was|the [\w-]+ (is|was)|still) (still )?(running|on|live|turning|moving|going|cycling|energi[sz]ed)|",
+    r"while it (runs|turns|moves|cycles)|with the (supply|power|mains?|pump|drive|machine|belt|unit|engine)( still)? (on|live|running)|",
+    r"(boom|bucket|forks?|load|hopper gate|gate|motor|part|block|tray|body)\b[^.;!?]{0,25}\b(up|raised|hanging|suspended|held|stuck half open|creeping|slipping|dropping|sinking)\b|",
+    r"(sling|chain|hook|brake)\b[^.;!?]{0,20}\b(slipping|creeping|not holding|won'?t hold)|",
+    r"(spring|accumulator|receiver|capacitors?|cap bank)\b[^.;!?]{0,30}\b(still )?(wound|tight|charged|(under|has|with) pressure|pressuri[sz]ed)|",
+    r"\bcan (start|kick in|cut in|restart) (any|at any)|(will|could|might) (kick|cut|start) (in|up)|(restarted|started|kicked in|came on)\b[^.;!?]{0,20}\b(on its own|by itself)|",
+    r"(hit|pressed|pushed) (the )?start|guard( switch)? (is )?(off|removed|missing|tied back|bypassed|open)|has had no guard|(is|are) still (inside|in there|under|down there|at the bottom))",
+);
+
+static WHO_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{WHO}\b")));
+static CLOSE_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{CLOSE}\b")));
+static LIVE_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{LIVE}")));
+
+/// Words that say which energy it is, so that the hazard named is the one
+/// the procedure is written for.
+static ELECTRICAL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(live|energi[sz]ed|volts?|vdc|vac|kv|\d+ ?v\b|supply|breaker|isolator|mains|bus ?bars?|bus\b|terminals?|cables?|wires?|conductors?|panel|board|mcc|dc bus|capacitors?|cap bank|string|mc4|inverter|ups|battery|intercell|links?|neutral|incomer|utility side|ats|fuse|electric\w*)\b",
+    )
+});
+static PRESSURE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(pressure|pressuri[sz]ed|bar|psi|kpa|receiver|accumulator|flange|hose|fitting|line|cap|plug|valve|steam|hydraulic|air|nitrogen|precharge|charged)\b",
+    )
+});
+
+/// A person exposed to energy that is still there, in one sentence: the
+/// hazard it amounts to and the sentence's words.
+pub fn exposure(text: &str) -> Option<(Hazard, String)> {
+    for sentence in sentences(text) {
+        if super::rules::not_now(sentence) {
+            continue;
+        }
+        let (Some(_), Some(_), Some(live)) = (
+            WHO_RE.find(sentence),
+            CLOSE_RE.find(sentence),
+            LIVE_RE.find(sentence),
+        ) else {
+            continue;
+        };
+        let said = crate::limits::prefix_within(sentence.trim(), 120).to_string();
+        let live = live.as_str();
+        let hazard = if ELECTRICAL.is_match(live)
+            || (ELECTRICAL.is_match(sentence) && !PRESSURE.is_match(sentence))
+        {
+            Hazard::Shock
+        } else if PRESSURE.is_match(live) || PRESSURE.is_match(sentence) {
+            Hazard::OverPressure
+        } else {
+            Hazard::UnguardedMachine
+        };
+        return Some((hazard, said));
+    }
+    None
+}
+
+/// The text's sentences: split at full stops, question and exclamation
+/// marks, semicolons and line ends (a decimal point is not a full stop).
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut out = Vec::new();
+    for (i, &b) in bytes.iter().enumerate() {
+        let end = match b {
+            b'!' | b'?' | b';' | b'\n' => true,
+            b'.' => {
+                !(i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+            }
+            _ => false,
+        };
+        if end {
+            if i > start {
+                out.push(&text[start..i]);
+            }
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(t: &str) -> Option<Hazard> {
+        exposure(t).map(|(h, _)| h)
+    }
+
+    #[test]
+    fn a_person_close_to_energy_still_there_is_exposed() {
+        assert_eq!(
+            named("lad is pulling cardboard out of the tail pulley with his hand while its still running"),
+            Some(Hazard::UnguardedMachine)
+        );
+        assert_eq!(
+            named("contractor reaching into the back of the board, it is still live"),
+            Some(Hazard::Shock)
+        );
+        assert_eq!(
+            named("gauge still says 6 bar and the apprentice is already undoing the flange bolts"),
+            Some(Hazard::OverPressure)
+        );
+        assert_eq!(
+            named("mechanic lying under the bucket with the boom up, no props"),
+            Some(Hazard::UnguardedMachine)
+        );
+    }
+
+    #[test]
+    fn plans_questions_and_past_events_are_not_exposure() {
+        for t in [
+            "how do I isolate the screw compressor before changing belts while it is on auto",
+            "tomorrow we go inside the tank, the agitator will still be energised until permits are signed",
+            "last week a fitter was inside the guard while it was running, now fixed",
+            "VFD isolated and locked, measured the DC bus at 0 V, swapping the fan",
+            "pump 3 is running fine, vibration 2.1 mm/s",
+        ] {
+            assert_eq!(named(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn sentences_split_at_stops_but_not_at_decimal_points() {
+        let s: Vec<&str> = sentences("reads 2.5 bar. he is inside\nok").collect();
+        assert_eq!(s, vec!["reads 2.5 bar", " he is inside", "ok"]);
+    }
+}
