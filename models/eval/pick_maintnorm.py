@@ -13,27 +13,16 @@ MaintNorm index for labelling by reading; the labels themselves are not made by 
 import argparse
 import json
 import random
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+from dataset import read_norm  # noqa: E402  (the corpus reader the training data uses)
+
 CANDIDATES = [ROOT.parent / "shared" / "data" / "maintnorm" / "combined",
               ROOT / "shared" / "data" / "maintnorm" / "combined"]
-
-
-def read_norm(path):
-    texts, cur = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if cur:
-                texts.append(cur)
-                cur = []
-            continue
-        parts = line.split("\t")
-        cur.append((parts[0], parts[1] if len(parts) > 1 else parts[0]))
-    if cur:
-        texts.append(cur)
-    return texts
 
 
 def main():

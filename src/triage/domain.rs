@@ -9,9 +9,7 @@ use crate::labels::Category;
 use regex::Regex;
 use std::sync::LazyLock;
 
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("built-in pattern compiles")
-}
+use super::rules::re;
 
 /// Each domain's words with their weight: a leak or a hose outweighs the
 /// part it is on ("hose on the brake leaking" is fluid).

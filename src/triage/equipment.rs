@@ -81,9 +81,7 @@ impl Outside {
     }
 }
 
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("built-in pattern compiles")
-}
+use super::rules::re;
 
 /// Words that name equipment outside the scope. Checked before the kinds
 /// in scope, since they often contain an in-scope word ("walk-in freezer

@@ -16,9 +16,7 @@ use crate::labels::Hazard;
 use regex::Regex;
 use std::sync::LazyLock;
 
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("built-in pattern compiles")
-}
+use super::rules::re;
 
 /// Who is exposed: a person, or a part of one.
 const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";

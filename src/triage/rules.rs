@@ -7,7 +7,8 @@ use crate::labels::Urgency;
 use regex::Regex;
 use std::sync::LazyLock;
 
-fn re(pattern: &str) -> Regex {
+/// A built-in pattern, compiled (the triage rules' patterns all compile).
+pub(crate) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }
 
