@@ -130,7 +130,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::Injury,
             re(
-                r"(?i)\b((man|worker|person|operator|fitter|someone|somebody|guy|colleague|casualty) down\b|not answering|(breathing badly|struggling to breathe|can'?t breathe)|(arm|hand|leg|fingers?)s? (is |are |went |gone )?numb|skin\b[^.;!?]{0,15}\bblister\w*|scalded|inject(ed|ing) (in|into|under|through)\b[^.;!?]{0,20}\b(skin|hand|finger|palm|arm|leg)s?|looks? (grey|gray|blue))\b",
+                r"(?i)\b((man|worker|person|operator|fitter|someone|somebody|guy|colleague|casualty) down\b|not answering|(breathing badly|struggling to breathe|can'?t breathe)|(arm|hand|leg|fingers?)s? (is |are |went |gone )?(still )?numb|skin\b[^.;!?]{0,15}\bblister\w*|scalded|inject(ed|ing) (in|into|under|through)\b[^.;!?]{0,20}\b(skin|hand|finger|palm|arm|leg)s?|looks? (grey|gray|blue))\b",
             ),
         ),
         (
@@ -300,7 +300,7 @@ const NEGATIONS: &[&str] = &[
 ];
 /// Words that end a negation's reach: "no leak but smoke" still names smoke.
 const CLAUSE_BREAKS: &[&str] = &[
-    "but", "and", "however", "although", "though", "yet", "except",
+    "but", "and", "however", "although", "though", "yet", "except", "also", "plus",
 ];
 
 /// Whether a negation within the four words before `start`, in the same
@@ -310,7 +310,7 @@ const CLAUSE_BREAKS: &[&str] = &[
 fn negated(text: &str, start: usize, end: usize) -> bool {
     let before = &text[..start];
     let clause = before
-        .rfind([',', '.', ';', ':', '!', '?', '(', ')'])
+        .rfind([',', '.', ';', ':', '!', '?', '(', ')', '/', '\n'])
         .map_or(before, |i| &before[i + 1..]);
     let mut words: Vec<&str> = clause
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
@@ -340,10 +340,10 @@ static CLEARED: LazyLock<Regex> = LazyLock::new(|| {
 static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)(^\s*(how|what|which|should|would|could|can i|can we|do i|do we|do you|is it|is there|are there|where|who)\b|",
-        r"\b(if|what if|in case|supposing|suppose|say (both|the|a)|tomorrow|next (week|month|shift|time|year)|planning|plan to|",
-        r"going to|we will|we'?ll|before (we|i|you|anyone)\b|toolbox|training|for the (procedure|toolbox|training|risk assessment)|",
+        r"(^\s*say (both|the|a)\b)|\b(if|what if|in case|supposing|suppose|tomorrow|next (week|month|shift|time|year)|planning|plan to|",
+        r"going to|we will|we'll|we’ll|before (we|i|you|anyone) (start|open|go|do|work|touch|begin|crack|break|enter|isolate)\b|toolbox|training|for the (procedure|toolbox|training|risk assessment)|",
         r"writing the|what ppe|safe distance|is it safe|",
-        r"last (week|month|night|nights|year|shift|time|winter|summer|spring)|last nights?|yesterday'?s?|earlier today|back in|",
+        r"last (week|month|night|nights|year|shift|time|winter|summer|spring)|last nights?|yesterday'?s?|earlier today|back in (spring|summer|autumn|winter|(19|20)\d\d)|",
         r"\d+ (days?|weeks?|months?|years?|yrs?) ago|(a|one|two|three|few) (days?|weeks?|months?|years?) ago|in (19|20)\d\d|(on|from|since|last) (mon|tues|wednes|thurs|fri|satur|sun)day|",
         r"(was|were|been|is|are|got) (fixed|repaired|replaced|pumped out|put out|extinguished|cleaned up|sorted)|back at work|back on (shift|light duties)|",
         r"back in service|incident (form|report)|near miss|report attached|warranty|rca\b|insurer|follow-?up|",
@@ -357,7 +357,7 @@ static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
 /// Words that say it is happening now, whatever else the sentence says.
 static NOW: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)\b(right now|as we speak|at the moment|currently|",
+        r"(?i)\b(right now|as we speak|at the moment|currently|not sure if|unsure if|can'?t tell if|still down there|",
         r"still (live|on|running|burning|smoking|smouldering|there|in there|inside|going|numb|bleeding|trapped|stuck|",
         r"hissing|leaking|coming|rising|spraying|pouring|climbing|not (answering|responding|moving|breathing))|",
         r"not (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|",
@@ -646,6 +646,30 @@ mod tests {
         assert_eq!(
             hazard_names("just a note, there is a faint smell of gas near boiler 2"),
             vec![Hazard::Gas]
+        );
+    }
+
+    #[test]
+    fn a_plan_a_past_event_or_a_test_names_no_hazard_but_now_does() {
+        assert!(hazard_names("smoke test on the AHU ducts passed this morning").is_empty());
+        assert!(hazard_names("last week's flood in the basement is pumped out").is_empty());
+        assert!(
+            hazard_names("if the chiller room smells of ammonia, do we evacuate first?").is_empty()
+        );
+        // A wet well is no plan ("we'll"), and a negation before a slash does
+        // not reach past it.
+        assert_eq!(
+            hazard_names("H2S alarm at 300 ppm in the wet well with a man still down there"),
+            vec![Hazard::ToxicRelease]
+        );
+        assert_eq!(
+            hazard_names("no key for the roof / also H2S alarm in the wet well"),
+            vec![Hazard::ToxicRelease]
+        );
+        // Still happening now, whatever else the sentence says.
+        assert!(
+            hazard_names("got a shock off panel 4 yesterday and his arm is still numb")
+                .contains(&Hazard::Injury)
         );
     }
 
