@@ -8,10 +8,11 @@ use crate::labels::{Category, Urgency};
 use crate::triage::{self, Decision, HeadSignals, RequestOptions, TriageConfig, WindowNote};
 use std::path::Path;
 
-/// Most encoder windows read from one text. A text within the protocol's
-/// limit ([`crate::limits::MAX_TEXT`]) needs fewer; the hazard rules read
-/// all of any text.
-pub const MAX_WINDOWS: usize = 64;
+/// Most encoder windows read from one text: enough for a text of the
+/// protocol's limit ([`crate::limits::MAX_TEXT`]) even at one token a byte
+/// (16 384 tokens, 110 new ones a window), so every text the socket takes
+/// is read whole. The hazard rules read all of any text.
+pub const MAX_WINDOWS: usize = 150;
 
 /// Which window of a long text asks the question: the one with the most
 /// question marks and question words, else the one most like prose (a

@@ -71,6 +71,13 @@ pub struct Window {
     pub embedding: Embedding,
 }
 
+/// The byte range of the text that tokens with these offsets cover.
+fn span(offsets: &[(usize, usize)], len: usize) -> (usize, usize) {
+    let a = offsets.iter().map(|o| o.0).min().unwrap_or(0);
+    let b = offsets.iter().map(|o| o.1).max().unwrap_or(0);
+    (a.min(len), b.min(len))
+}
+
 /// Tokens each window shares with the one before it.
 fn window_overlap(max_length: usize) -> usize {
     (max_length / 8).clamp(1, 16)
@@ -120,6 +127,8 @@ impl Default for EngineOptions {
 pub struct Engine {
     manifest: Manifest,
     tokenizer: Tokenizer,
+    /// Longest token sequence the model reads at once, special tokens included.
+    max_length: usize,
     plan: Arc<TypedRunnableModel>,
     /// For each graph input slot, which tensor feeds it.
     input_roles: Vec<InputRole>,
@@ -195,15 +204,11 @@ impl Engine {
         let max_length = opts
             .max_seq_len
             .map_or(manifest.max_seq_len, |n| n.min(manifest.max_seq_len));
+        // The whole text is tokenized, and cut into the model's windows
+        // here ([`Engine::windows`]): with truncation set, the tokenizer
+        // stops early and its overflowing parts do not reach the text's end.
         tokenizer
-            .with_truncation(Some(tokenizers::TruncationParams {
-                max_length,
-                // Each window past the first repeats the last tokens of the
-                // one before, so a phrase cut at a window's edge is whole in
-                // the next.
-                stride: window_overlap(max_length),
-                ..Default::default()
-            }))
+            .with_truncation(None)
             .map_err(|e| EngineError::Tokenizer {
                 path: tok_path,
                 reason: e.to_string(),
@@ -226,6 +231,7 @@ impl Engine {
             embedding,
             head_slots,
             model_sha256,
+            max_length,
             dir: dir.to_path_buf(),
             load_time: Duration::ZERO,
         };
@@ -316,12 +322,60 @@ impl Engine {
 
     /// Token ids for a text, special tokens included, truncated to the window.
     pub fn tokenize(&self, text: &str) -> Result<(Vec<u32>, bool), EngineError> {
+        let parts = self.windows(text)?;
+        let truncated = parts.len() > 1;
+        let first = parts.into_iter().next().map(|(ids, _, _)| ids);
+        Ok((first.unwrap_or_default(), truncated))
+    }
+
+    /// The text's windows: each is the model's special tokens around at
+    /// most `max_length - 2` of the text's tokens, the next window starting
+    /// [`window_overlap`] tokens before the end of the one before; with the
+    /// byte range of the text each covers.
+    fn windows(&self, text: &str) -> Result<Vec<(Vec<u32>, usize, usize)>, EngineError> {
         let enc = self
             .tokenizer
             .encode(text, true)
             .map_err(|e| EngineError::Tokenize(e.to_string()))?;
-        let truncated = !enc.get_overflowing().is_empty();
-        Ok((enc.get_ids().to_vec(), truncated))
+        let ids = enc.get_ids();
+        let special = enc.get_special_tokens_mask();
+        let offsets = enc.get_offsets();
+        // The special tokens around the text ([CLS] … [SEP]) and the text's own.
+        let lead: Vec<u32> = ids
+            .iter()
+            .zip(special)
+            .take_while(|(_, &m)| m == 1)
+            .map(|(i, _)| *i)
+            .collect();
+        let trail_n = special.iter().rev().take_while(|&&m| m == 1).count();
+        let body_end = ids.len().saturating_sub(trail_n).max(lead.len());
+        let trail: Vec<u32> = ids[body_end..].to_vec();
+        let body = lead.len()..body_end;
+        let room = self
+            .max_length
+            .saturating_sub(lead.len() + trail.len())
+            .max(1);
+        if body.len() <= room {
+            let (a, b) = span(&offsets[body.clone()], text.len());
+            return Ok(vec![(ids.to_vec(), a, b)]);
+        }
+        let step = room.saturating_sub(window_overlap(self.max_length)).max(1);
+        let mut out = Vec::new();
+        let mut start = body.start;
+        loop {
+            let end = (start + room).min(body.end);
+            let mut w = Vec::with_capacity(end - start + lead.len() + trail.len());
+            w.extend_from_slice(&lead);
+            w.extend_from_slice(&ids[start..end]);
+            w.extend_from_slice(&trail);
+            let (a, b) = span(&offsets[start..end], text.len());
+            out.push((w, a, b));
+            if end == body.end {
+                break;
+            }
+            start += step;
+        }
+        Ok(out)
     }
 
     /// Tokenizes and encodes a text.
@@ -345,32 +399,12 @@ impl Engine {
         text: &str,
         max_windows: usize,
     ) -> Result<Vec<Window>, EngineError> {
-        let enc = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| EngineError::Tokenize(e.to_string()))?;
-        let parts: Vec<&tokenizers::Encoding> = std::iter::once(&enc)
-            .chain(enc.get_overflowing().iter())
-            .collect();
-        let dropped = parts.len() > max_windows.max(1);
-        let mut out = Vec::with_capacity(parts.len().min(max_windows.max(1)));
-        for part in parts.into_iter().take(max_windows.max(1)) {
-            let ids = part.get_ids();
-            // Special tokens carry the offset (0, 0); the window's bytes are
-            // those of its other tokens.
-            let spans = part
-                .get_offsets()
-                .iter()
-                .zip(part.get_special_tokens_mask())
-                .filter(|(_, &special)| special == 0)
-                .map(|(o, _)| *o);
-            let (start, end) = spans.fold((usize::MAX, 0), |(a, b), (s, e)| (a.min(s), b.max(e)));
-            let (start, end) = if start == usize::MAX {
-                (0, 0)
-            } else {
-                (start.min(text.len()), end.min(text.len()))
-            };
-            let (vector, heads) = self.run_ids(ids)?;
+        let parts = self.windows(text)?;
+        let keep = max_windows.max(1);
+        let dropped = parts.len() > keep;
+        let mut out = Vec::with_capacity(parts.len().min(keep));
+        for (ids, start, end) in parts.into_iter().take(keep) {
+            let (vector, heads) = self.run_ids(&ids)?;
             out.push(Window {
                 start,
                 end,
