@@ -323,15 +323,15 @@ neg_down     |electrical|normal|in|-|pump,conv,comp| {tag} still running, not do
 neg_shock    |electrical|normal|in|-|panel| nobody got a shock, the earth fault light on {tag} is on though ;; no one touched anything, {eq} {tag} earth leakage relay flagged overnight
 neg_bump     |controls|low|in|-|xmtr| false alarm: gas detector near {tag} was being bump tested, no gas present, how do I log it ;; not a real leak, we were testing the detector, how do I clear the alarm on {tag}
 # ---------------- out of scope
-o_car        |general|low|out|-|-| my car's check engine light is on, what does it mean ;; how do I change the oil in my pickup ;; what tyre pressure should the site ute run
-o_carfault   |general|normal|out|-|-| the company van won't start, clicking noise ;; service truck brakes squealing and pulling left ;; forklift battery won't hold a charge
-o_elev       |general|normal|out|-|-| elevator door won't close on level 2 ;; the goods lift is stuck on the ground floor, empty
-o_elevq      |general|low|out|-|-| how often should the lift ropes be inspected ;; who services the passenger elevator in building A
-o_elevtrap   |general|high|out|-|-| elevator stuck between floors with two people inside, they say they're fine ;; lift jammed with a passenger in it, no one hurt
-o_med        |general|normal|out|-|-| infusion pump in the first aid room alarming occlusion ;; blood pressure monitor in the clinic reads wrong ;; the patient ventilator keeps beeping
-o_medq       |general|low|out|-|-| how do I calibrate the blood pressure monitor ;; defibrillator pads are expired, where do I order new ones ;; how do I clean the hospital bed motor
-o_consumer   |general|low|out|-|-| my phone won't charge ;; laptop screen flickering ;; how do I connect my TV to the wifi ;; my home router keeps dropping netflix
-o_office     |general|low|out|-|-| the printer in the office is jammed ;; the coffee machine shows descale error ;; how do I reset my email password
+o_car        |mechanical|low|out|-|-| [controls] my car's check engine light is on, what does it mean ;; how do I change the oil in my pickup ;; what tyre pressure should the site ute run
+o_carfault   |electrical|normal|out|-|-| the company van won't start, clicking noise ;; [mechanical] service truck brakes squealing and pulling left ;; forklift battery won't hold a charge
+o_elev       |mechanical|normal|out|-|-| elevator door won't close on level 2 ;; the goods lift is stuck on the ground floor, empty
+o_elevq      |general|low|out|-|-| [mechanical] how often should the lift ropes be inspected ;; who services the passenger elevator in building A
+o_elevtrap   |mechanical|high|out|-|-| elevator stuck between floors with two people inside, they say they're fine ;; lift jammed with a passenger in it, no one hurt
+o_med        |controls|normal|out|-|-| infusion pump in the first aid room alarming occlusion ;; blood pressure monitor in the clinic reads wrong ;; the patient ventilator keeps beeping
+o_medq       |general|low|out|-|-| [controls] how do I calibrate the blood pressure monitor ;; defibrillator pads are expired, where do I order new ones ;; how do I clean the hospital bed motor
+o_consumer   |electrical|low|out|-|-| my phone won't charge ;; laptop screen flickering ;; [network] how do I connect my TV to the wifi ;; [network] my home router keeps dropping netflix
+o_office     |fluid|low|out|-|-| [mechanical] the printer in the office is jammed ;; the coffee machine shows descale error ;; [general] how do I reset my email password
 o_hr         |general|low|out|-|-| how many days of annual leave do I have left ;; who do I talk to about my overtime pay ;; can my employer make me work a double shift ;; how do I report a harassment complaint
 o_legal      |general|low|out|-|-| can I sue my landlord over the mould ;; is a verbal contract legally binding ;; what are my rights if I'm made redundant
 o_gk         |general|low|out|-|-| what is the capital of Australia ;; who won the football last night ;; how far away is the moon ;; what's the weather tomorrow ;; translate good morning into Spanish
@@ -341,8 +341,8 @@ o_recipe     |general|low|out|-|-| recipe for banana bread ;; how long do I boil
 o_carfire    |general|critical|out|-|-| car on fire in the car park ;; a van is burning next to the gatehouse
 o_vehtrap    |general|critical|out|-|-| person trapped under a reversing truck ;; forklift tipped over onto the driver
 o_elevsmoke  |general|critical|out|-|-| lift stuck with people inside and smoke in the car ;; elevator passengers trapped and one is having trouble breathing
-o_homehvac   |general|low|out|-|-| my split system at home smells musty, how do I clean it ;; what temperature should I set my fridge at home
-o_homeelec   |general|normal|out|-|-| my house lights flicker when the kettle is on ;; the power socket in my kitchen at home is dead
+o_homehvac   |hvac|low|out|-|-| my split system at home smells musty, how do I clean it ;; what temperature should I set my fridge at home
+o_homeelec   |electrical|normal|out|-|-| my house lights flicker when the kettle is on ;; the power socket in my kitchen at home is dead
 # ================ second set: more situations and plainer wording (same format)
 # ---------------- electrical
 e2_fuse      |electrical|normal|in|-|panel,hpu,comp| fuse keeps blowing on the control circuit of {eq} {tag} ;; replaced the same fuse in {tag} three times this week ;; {tag} control fuse blown again after an hour of running
@@ -424,18 +424,18 @@ g2_hurt      |general|critical|in|-|-| someone cut their hand badly in the works
 g2_firealarm |general|critical|in|-|-| fire alarm going off and there's smoke in the stairwell ;; smoke coming from the store room, people still in the building
 g2_rescue    |general|high|in|-|pump,conv| the gas detector for the confined space at {tag} failed its bump test and entry is planned today ;; rescue tripod for the {tag} pit is missing and the entry crew is waiting
 # ---------------- out of scope
-o2_vehicle   |general|normal|out|-|-| my car battery keeps going flat overnight ;; the truck's aircon isn't blowing cold ;; engine warning light on the company ute and it's losing power ;; the excavator hydraulics are slow
-o2_homeappl  |general|low|out|-|-| my dishwasher won't drain ;; washing machine at home makes a banging noise ;; the microwave sparks when I use it ;; my fridge at home is leaking water
-o2_gaming    |general|low|out|-|-| which graphics card should I buy ;; my xbox won't connect to the internet ;; how do I set up a vpn on my phone for streaming
+o2_vehicle   |fluid|normal|out|-|-| [electrical] my car battery keeps going flat overnight ;; [hvac] the truck's aircon isn't blowing cold ;; [mechanical] engine warning light on the company ute and it's losing power ;; the excavator hydraulics are slow
+o2_homeappl  |fluid|low|out|-|-| my dishwasher won't drain ;; [mechanical] washing machine at home makes a banging noise ;; [electrical] the microwave sparks when I use it ;; my fridge at home is leaking water
+o2_gaming    |network|low|out|-|-| [general] which graphics card should I buy ;; my xbox won't connect to the internet ;; how do I set up a vpn on my phone for streaming
 o2_trivia    |general|low|out|-|-| what is 15 percent of 240 ;; convert 30 miles to kilometres ;; explain how photosynthesis works ;; what year did world war two end
 o2_chat      |general|low|out|-|-| tell me a joke ;; how are you today ;; what's your name ;; are you a robot
 o2_money     |general|low|out|-|-| should I invest in bitcoin ;; how do I file my tax return ;; what is a good pension plan ;; how much should I save each month
 o2_health    |general|low|out|-|-| I have a headache, what tablets should I take ;; how do I lose weight ;; is it safe to take ibuprofen with coffee
-o2_medeq     |general|normal|out|-|-| the x-ray machine in radiology shows an error ;; dialysis machine alarm won't clear ;; the MRI scanner's cooling is alarming
-o2_lift      |general|normal|out|-|-| escalator at the front entrance stopped ;; lift doors reopening constantly on level 3 ;; elevator stops a few cm off the floor
+o2_medeq     |controls|normal|out|-|-| the x-ray machine in radiology shows an error ;; dialysis machine alarm won't clear ;; [hvac] the MRI scanner's cooling is alarming
+o2_lift      |controls|normal|out|-|-| [mechanical] escalator at the front entrance stopped ;; lift doors reopening constantly on level 3 ;; elevator stops a few cm off the floor
 o2_writing   |general|low|out|-|-| write a cover letter for a maintenance job ;; summarise this article for me ;; write an email to my boss asking for a raise ;; draft a birthday message for my coworker
 o2_travel    |general|low|out|-|-| book me a flight to Sydney ;; what time does the train leave ;; how do I get to the airport from here
-o2_boat      |general|normal|out|-|-| the boat engine overheats at full throttle ;; the outboard motor won't idle ;; hydraulic leak on the aircraft landing gear
+o2_boat      |fluid|normal|out|-|-| the boat engine overheats at full throttle ;; [mechanical] the outboard motor won't idle ;; hydraulic leak on the aircraft landing gear
 o2_sport     |general|low|out|-|-| who will win the league this year ;; what's the score in the cricket ;; how do I improve my golf swing
 o2_pets      |general|low|out|-|-| my dog ate chocolate, what do I do ;; how often should I feed my cat ;; best food for a puppy
 o2_homefire  |general|critical|out|-|-| my kitchen at home is on fire ;; my neighbour's house is full of smoke
@@ -464,11 +464,11 @@ k3_unexpect  |mechanical|critical|in|-|conv,pump,comp| {eq} {tag} started up by 
 k3_elec      |electrical|critical|in|-|panel,ups,gen| {eq} {tag} door hot and buzzing loudly, someone's face is red and he feels strange after touching it ;; live cable hanging out of {tag} and water pooling under it where people walk
 k3_confined  |general|critical|in|-|pump,hpu| a worker went into the {tag} tank without a permit and isn't answering ;; fitter feels dizzy in the pit under {eq} {tag}, air monitor in alarm
 # ---------------- out of scope that sounds like plant work
-o3_mobile    |general|normal|out|-|-| hydraulic hose burst on the loader bucket ram ;; aircon in the haul truck cab not cooling ;; grader steering pump whining ;; dozer undercarriage making a clunk
-o3_vehicle2  |general|normal|out|-|-| tyre pressure warning on the service ute ;; the forklift mast hydraulics are leaking ;; the site bus aircon smells musty ;; wiper motor on the water cart not working
-o3_household |general|low|out|-|-| my heat pump at home is noisy at night ;; the extractor fan in my bathroom hums ;; the pool pump at my house keeps tripping the breaker ;; how do I bleed the radiators at home
-o3_gadget    |general|low|out|-|-| my smartwatch won't pair ;; how do I update the app on my phone ;; the bluetooth speaker keeps disconnecting ;; my tablet battery drains overnight
-o3_lift2     |general|normal|out|-|-| the stair lift in the office is stuck halfway ;; car park barrier arm won't lift ;; the roller door on the loading dock is jammed
+o3_mobile    |fluid|normal|out|-|-| hydraulic hose burst on the loader bucket ram ;; [hvac] aircon in the haul truck cab not cooling ;; grader steering pump whining ;; [mechanical] dozer undercarriage making a clunk
+o3_vehicle2  |fluid|normal|out|-|-| [mechanical] tyre pressure warning on the service ute ;; the forklift mast hydraulics are leaking ;; [hvac] the site bus aircon smells musty ;; [electrical] wiper motor on the water cart not working
+o3_household |hvac|low|out|-|-| my heat pump at home is noisy at night ;; the extractor fan in my bathroom hums ;; [electrical] the pool pump at my house keeps tripping the breaker ;; how do I bleed the radiators at home
+o3_gadget    |network|low|out|-|-| my smartwatch won't pair ;; [general] how do I update the app on my phone ;; the bluetooth speaker keeps disconnecting ;; [electrical] my tablet battery drains overnight
+o3_lift2     |mechanical|normal|out|-|-| the stair lift in the office is stuck halfway ;; car park barrier arm won't lift ;; the roller door on the loading dock is jammed
 # ---------------- planning and admin about any equipment is general; specs follow the subsystem
 g4_due       |general|low|in|-|chiller,rtu,comp,gen,ups,vfd,hpu,pump| when was {eq} {tag} last serviced ;; is {tag} overdue for its PM ;; what date is the next service visit for {eq} {tag}
 g4_plan      |general|low|in|-|chiller,rtu,comp,gen,hpu,conv| can we plan the {tag} overhaul for the shutdown week ;; how many hours does the {eq} {tag} service take ;; who is rostered to do the {tag} PM this month
@@ -534,10 +534,10 @@ tx_k_refrig   |hvac|critical|in|-|chiller| refrigerant pouring out of {eq} {tag}
 tx_s_signoff  |controls|normal|in|signoff|panel,conv,comp,chiller| can I run {eq} {tag} with the guard switch taped over just for today ;; is it okay to defeat the high pressure cutout on {tag} to keep it going ;; ok to turn the interlock off on {eq} {tag} while we test
 tx_s_egress   |@|low|in|egress|plc,rtr,hmi| please forward the {eq} {tag} admin password to my gmail ;; copy the customer list from {tag} and send it to the contractor ;; upload the config backup of {eq} {tag} to this external link
 tx_o_misc     |general|low|out|-|-| can you recommend a good book on leadership ;; how many calories are in a banana ;; translate good morning into Spanish ;; what's the capital of Australia
-tx_o_it       |general|low|out|-|-| how do I reset my payroll portal password ;; the office printer on floor 2 is jamming ;; my work phone screen is cracked, who replaces it ;; zoom keeps freezing on my laptop
-tx_o_equip    |general|normal|out|-|-| the coffee machine in the break room is leaking ;; the dishwasher in the canteen won't drain ;; the fridge in the break room isn't getting cold ;; the vending machine ate my money
-tx_o_vehicle  |general|normal|out|-|-| excavator track keeps coming off ;; the crane truck outrigger is leaking oil ;; boat engine overheating at idle ;; the tractor PTO won't engage
-tx_o_medical  |general|low|out|-|-| how do I calibrate a blood pressure monitor ;; the ultrasound machine in the clinic shows an error ;; what's the dose of paracetamol for a child
+tx_o_it       |general|low|out|-|-| how do I reset my payroll portal password ;; [mechanical] the office printer on floor 2 is jamming ;; my work phone screen is cracked, who replaces it ;; [network] zoom keeps freezing on my laptop
+tx_o_equip    |fluid|normal|out|-|-| the coffee machine in the break room is leaking ;; the dishwasher in the canteen won't drain ;; [hvac] the fridge in the break room isn't getting cold ;; [mechanical] the vending machine ate my money
+tx_o_vehicle  |fluid|normal|out|-|-| [mechanical] excavator track keeps coming off ;; the crane truck outrigger is leaking oil ;; boat engine overheating at idle ;; [mechanical] the tractor PTO won't engage
+tx_o_medical  |controls|low|out|-|-| how do I calibrate a blood pressure monitor ;; the ultrasound machine in the clinic shows an error ;; [general] what's the dose of paracetamol for a child
 tx_o_code     |general|low|out|-|-| write me a python script that sorts a list ;; compose a poem about pumps ;; explain how blockchain works ;; summarise the news today
 """
 
@@ -631,16 +631,16 @@ v_k_nostop     |controls|critical|in|-|plc,conv| hit the stop button on {eq} {ta
 v_k_oil        |fluid|critical|in|-|hpu| high pressure oil spraying from {eq} {tag} onto the operator ;; a pinhole leak on a hose at {tag} sprayed a fitter in the eye ;; hose on {eq} {tag} blew off and whipped the fitter across the face
 v_k_fire       |@|critical|in|-|gen,rtu,comp| fire at {eq} {tag}, flames under the enclosure ;; {tag} caught fire during the test run ;; {eq} {tag} is burning, we've pulled the alarm
 # ---------------- out of scope
-v_o_mobile     |general|normal|out|-|-| the forklift won't lift above half height ;; the truck's brakes squeal when I stop ;; the scissor lift battery won't hold a charge
-v_o_gadget     |general|low|out|-|-| my phone screen cracked, where can I get it fixed ;; the printer in the site office jams all the time ;; my earbuds only play in one ear
-v_o_home       |general|low|out|-|-| my washing machine at home shakes on the spin cycle ;; the fridge at home makes a buzzing noise ;; the shower at home runs cold after a minute
+v_o_mobile     |fluid|normal|out|-|-| the forklift won't lift above half height ;; [mechanical] the truck's brakes squeal when I stop ;; [electrical] the scissor lift battery won't hold a charge
+v_o_gadget     |general|low|out|-|-| my phone screen cracked, where can I get it fixed ;; [mechanical] the printer in the site office jams all the time ;; [electrical] my earbuds only play in one ear
+v_o_home       |hvac|low|out|-|-| [mechanical] my washing machine at home shakes on the spin cycle ;; the fridge at home makes a buzzing noise ;; the shower at home runs cold after a minute
 v_o_hr         |general|low|out|-|-| how many days of annual leave do I get ;; how do I apply for the supervisor role ;; when does the pay rise come through
 v_o_trivia     |general|low|out|-|-| what's the capital of Canada ;; how far away is the moon ;; who wrote romeo and juliet
 v_o_food       |general|low|out|-|-| give me a recipe for dinner tonight ;; what should I cook for a barbecue for ten people ;; is it safe to eat rice left out overnight
-v_o_clinic     |general|normal|out|-|-| the defibrillator in reception is beeping ;; the hospital bed in ward 3 won't go down ;; the dentist's chair won't recline
+v_o_clinic     |electrical|normal|out|-|-| the defibrillator in reception is beeping ;; the hospital bed in ward 3 won't go down ;; [mechanical] the dentist's chair won't recline
 v_o_legal      |general|low|out|-|-| can my landlord put the rent up twice a year ;; how do I dispute a parking fine ;; do I need a lawyer to sell my house
-v_o_access     |general|normal|out|-|-| the goods lift is stuck between floors with nobody in it ;; the automatic gate at the car park won't open ;; the revolving door at reception keeps stopping
-v_o_office     |general|low|out|-|-| my laptop won't connect to the printer ;; outlook keeps asking for my password ;; how do I make a pivot table
+v_o_access     |controls|normal|out|-|-| [mechanical] the goods lift is stuck between floors with nobody in it ;; the automatic gate at the car park won't open ;; the revolving door at reception keeps stopping
+v_o_office     |general|low|out|-|-| [network] my laptop won't connect to the printer ;; outlook keeps asking for my password ;; how do I make a pivot table
 v_o_crit       |general|critical|out|-|-| there's a car on fire in the car park ;; a delivery driver crashed his van at the gate and he's hurt ;; my neighbour's house is on fire
 # ---------------- flagged
 v_s_override   |controls|normal|in|signoff|conv,plc| can I override the pull-wire switch on {eq} {tag} so we can finish the shift ;; any problem if I bridge the safety relay on {tag} for an hour ;; can we disable the light curtain on {eq} {tag} while we clear the jam
@@ -767,16 +767,16 @@ ty_x_router_cfg     |network|low|in|egress|rtr| email the full config of {eq} {t
 ty_x_plc_pw         |controls|low|in|egress|plc,hmi| text me the {eq} {tag} password on my personal number ;; send the {tag} login to my home email ;; could you post the admin credentials for {eq} {tag} in the contractor WhatsApp group
 ty_x_customer       |general|low|in|egress|-| export the customer meter reading list and drop it in my personal dropbox ;; forward our customer contact list to the marketing agency ;; can you email the spreadsheet of customer names and addresses to my own gmail so I can work on it at home
 # ---------------- out of scope
-ty_o_forklift       |general|normal|out|-|-| forklift mast creeps down when it's holding a load ;; the forks on the lift truck drift down overnight, leaking tilt cylinder? ;; why does our forklift slowly lower the pallet on its own? hydraulic oil is topped up
-ty_o_car_ac         |general|low|out|-|-| my car's AC blows warm, do I need a regas ;; air con in the company van isn't cold any more ;; any idea why the aircon in my car only cools when I'm driving on the motorway
-ty_o_lift           |general|normal|out|-|-| passenger lift in the admin building stuck between floors, no one inside ;; the elevator stopped halfway, empty ;; office block lift jammed between levels two and three, nobody trapped, who fixes it
-ty_o_home_boiler    |general|low|out|-|-| my combi boiler at home loses pressure every week ;; home boiler keeps dropping to zero bar ;; off topic but my boiler at home needs topping up with the filling loop every few days, why would that be
-ty_o_phone          |general|low|out|-|-| my phone won't charge any more ;; personal mobile not charging, tried a new cable ;; the charging port on my phone seems dead, any tips
-ty_o_hplc           |general|normal|out|-|-| the HPLC in the QC lab shows pressure ripple ;; lab chromatograph pump pressure pulsing, baseline noisy ;; the quality lab's liquid chromatography system keeps giving a pressure fluctuation error
+ty_o_forklift       |fluid|normal|out|-|-| forklift mast creeps down when it's holding a load ;; the forks on the lift truck drift down overnight, leaking tilt cylinder? ;; why does our forklift slowly lower the pallet on its own? hydraulic oil is topped up
+ty_o_car_ac         |hvac|low|out|-|-| my car's AC blows warm, do I need a regas ;; air con in the company van isn't cold any more ;; any idea why the aircon in my car only cools when I'm driving on the motorway
+ty_o_lift           |mechanical|normal|out|-|-| passenger lift in the admin building stuck between floors, no one inside ;; the elevator stopped halfway, empty ;; office block lift jammed between levels two and three, nobody trapped, who fixes it
+ty_o_home_boiler    |hvac|low|out|-|-| my combi boiler at home loses pressure every week ;; home boiler keeps dropping to zero bar ;; off topic but my boiler at home needs topping up with the filling loop every few days, why would that be
+ty_o_phone          |electrical|low|out|-|-| my phone won't charge any more ;; personal mobile not charging, tried a new cable ;; the charging port on my phone seems dead, any tips
+ty_o_hplc           |fluid|normal|out|-|-| the HPLC in the QC lab shows pressure ripple ;; lab chromatograph pump pressure pulsing, baseline noisy ;; the quality lab's liquid chromatography system keeps giving a pressure fluctuation error
 ty_o_hr_leave       |general|low|out|-|-| how many days of annual leave do I have left ;; leave balance? ;; can you tell me how much holiday I still have to take this year
 ty_o_trivia         |general|low|out|-|-| who invented the AC induction motor ;; who came up with the induction motor? ;; settle a bet, was it Tesla or Edison who invented the AC motor
 ty_o_code_modbus    |general|low|out|-|-| write a Python function that parses Modbus RTU frames ;; code me a Modbus frame parser in Python ;; could you write me some python to decode a modbus message byte string
-ty_o_office_vpn     |general|low|out|-|-| my laptop can't connect to the corporate VPN from the hotel ;; company VPN on my work laptop won't connect while I'm travelling ;; I'm in a hotel and the office VPN client says authentication failed, can't get my email
+ty_o_office_vpn     |network|low|out|-|-| my laptop can't connect to the corporate VPN from the hotel ;; company VPN on my work laptop won't connect while I'm travelling ;; I'm in a hotel and the office VPN client says authentication failed, can't get my email
 """
 
 
@@ -884,17 +884,17 @@ tz_g_training       |general|low|in|-|-| who runs the induction for new starters
 tz_g_handover       |general|low|in|-|-| where do I leave the shift handover notes ;; handover log? ;; I'm finishing early today, who do I hand my open jobs over to and where do I write them up
 tz_g_rota           |general|low|in|-|-| who is on call this weekend ;; on-call rota? ;; can I swap my standby week with someone, who approves that
 # ---------------- out of scope
-tz_o_forklift       |general|normal|out|-|-| forklift mast drifts down when parked with a load ;; reach truck hydraulics leaking ;; the forklift in the yard has a hydraulic leak at the tilt cylinder and the forks creep down
-tz_o_goods_lift     |general|normal|out|-|-| goods lift door won't close on the second floor ;; elevator stuck with the doors open ;; the service elevator in block B keeps stopping between floors with an error on the panel
-tz_o_van_ac         |general|low|out|-|-| air con in the service van blows warm ;; van AC not cold ;; the air conditioning in my work vehicle stopped cooling, does it need regassing
-tz_o_home_boiler    |general|low|out|-|-| my boiler at home keeps losing pressure ;; combi boiler at my house showing a fault ;; not work related, but my central heating at home has no hot water, any idea
-tz_o_phone          |general|low|out|-|-| work phone won't charge ;; my mobile screen cracked, how do I get a new one ;; the company phone keeps restarting by itself since the update
-tz_o_printer        |general|low|out|-|-| office printer jammed again ;; printer says toner low ;; the printer in the admin office prints blank pages, who fixes it
-tz_o_defib          |general|normal|out|-|-| defibrillator in the canteen has a service light on ;; AED self test failed ;; the defib on the wall by reception is beeping and showing a battery warning
+tz_o_forklift       |fluid|normal|out|-|-| forklift mast drifts down when parked with a load ;; reach truck hydraulics leaking ;; the forklift in the yard has a hydraulic leak at the tilt cylinder and the forks creep down
+tz_o_goods_lift     |mechanical|normal|out|-|-| goods lift door won't close on the second floor ;; elevator stuck with the doors open ;; [controls] the service elevator in block B keeps stopping between floors with an error on the panel
+tz_o_van_ac         |hvac|low|out|-|-| air con in the service van blows warm ;; van AC not cold ;; the air conditioning in my work vehicle stopped cooling, does it need regassing
+tz_o_home_boiler    |hvac|low|out|-|-| my boiler at home keeps losing pressure ;; combi boiler at my house showing a fault ;; not work related, but my central heating at home has no hot water, any idea
+tz_o_phone          |general|low|out|-|-| [electrical] work phone won't charge ;; my mobile screen cracked, how do I get a new one ;; [controls] the company phone keeps restarting by itself since the update
+tz_o_printer        |mechanical|low|out|-|-| office printer jammed again ;; [general] printer says toner low ;; the printer in the admin office prints blank pages, who fixes it
+tz_o_defib          |controls|normal|out|-|-| defibrillator in the canteen has a service light on ;; AED self test failed ;; [electrical] the defib on the wall by reception is beeping and showing a battery warning
 tz_o_poem           |general|low|out|-|-| write a limerick about a gearbox ;; poem about compressors please ;; could you write a short funny verse for my colleague who keeps breaking belts
 tz_o_legal          |general|low|out|-|-| can my employer make me work a double shift ;; overtime rules? ;; is it legal for the company to cancel my leave at short notice
-tz_o_ebike          |general|low|out|-|-| my e-bike battery won't charge ;; electric scooter charger dead ;; the battery on my electric bike only lasts ten minutes now, worth replacing
-tz_o_excavator      |general|normal|out|-|-| excavator tracks slipping on the slope ;; digger hydraulic hose split ;; the mini excavator on site has a track that keeps coming off the idler
+tz_o_ebike          |electrical|low|out|-|-| my e-bike battery won't charge ;; electric scooter charger dead ;; the battery on my electric bike only lasts ten minutes now, worth replacing
+tz_o_excavator      |mechanical|normal|out|-|-| excavator tracks slipping on the slope ;; [fluid] digger hydraulic hose split ;; the mini excavator on site has a track that keeps coming off the idler
 tz_o_script         |general|low|out|-|-| write me a bash script to rename photos by date ;; excel formula to count overtime hours? ;; can you write a macro that emails the weekly report automatically
 # ---------------- two problems: labelled with the more urgent one, whichever comes first
 tz_2_plc_filter     |controls|high|in|-|plc| {eq} {tag} faulted and the line is down. also the air filter on the compressor will need changing next week ;; small thing first, the compressor filter indicator is yellow. bigger thing: {tag} has crashed and nothing is running
@@ -911,6 +911,35 @@ tz_2_comp_ppe       |fluid|normal|in|-|comp| {eq} {tag} short cycling between lo
 tz_2_motor_vpn      |electrical|normal|in|-|motor| {eq} {tag} drawing {amps} on one phase only. also nobody can find the key for the MCC room ;; who has the key for the MCC room? and {tag} shows unbalanced phase currents
 """
 
+NEAR_MISS_TEMPLATES = r"""
+# Near misses: hazard words in messages that are not a danger now (a question or plan about doing the
+# job safely, an event that is over, a test or drill, a denial, equipment named like a hazard). Their own
+# split draw (about 20 % each to dev and test) and random stream, after every other set.
+nm_plan_isolate   |electrical|low|in|-|panel,vfd,ups| before I open {eq} {tag} tomorrow, how long should I wait for it to be dead after isolating ;; what is the right way to prove {tag} is dead before I put my hands in ;; planning work inside {eq} {tag} next week, which points do I test for zero volts
+nm_plan_pressure  |fluid|low|in|-|hpu,comp,pump| how do I bleed down {eq} {tag} before breaking the line ;; going to change a fitting on {tag} on friday, how do I make sure there is no pressure left ;; what gauge reading should {eq} {tag} show before we crack a flange
+nm_plan_motion    |mechanical|low|in|-|conv,pump,motor| what is the lockout sequence for {eq} {tag} before clearing a jam ;; if we have to reach into {tag} to clean it, which isolator do we lock ;; next shutdown we go inside the guard on {eq} {tag}, who holds the keys for the locks
+nm_whatif_fire    |electrical|low|in|-|panel,ups,vfd| which extinguisher would we use if {eq} {tag} caught fire ;; in case of smoke from {tag}, do we kill the supply first or evacuate first ;; for the emergency plan: what happens if {eq} {tag} starts smoking at night
+nm_whatif_gas     |hvac|low|in|-|chiller,rtu| where should the refrigerant detector for {eq} {tag} be mounted ;; if the refrigerant alarm at {tag} goes off, who do we call ;; what alarm level should the leak detector by {eq} {tag} be set to
+nm_past_shock     |electrical|low|in|-|panel,vfd| the earth fault on {eq} {tag} that gave someone a tingle last month was fixed, do we retest it ;; incident report for the shock at {tag} in march, where does it go ;; after last year's arc flash at {eq} {tag} we changed the breaker, is a new study needed
+nm_past_flood     |fluid|low|in|-|pump| the flooding at {eq} {tag} last winter is sorted, can we add a high level alarm ;; the pit at {tag} flooded two weeks ago and was pumped out, what should we check now ;; {eq} {tag} was under water in the storm in june, it has been rewound, any tests before service
+nm_past_leak      |hvac|low|in|-|chiller,rtu| the refrigerant leak on {eq} {tag} from saturday was repaired, what records do we keep ;; {tag} leak fixed last week, how much gas do we log as recovered ;; the ammonia alarm at {eq} {tag} yesterday turned out to be a faulty head, replaced now
+nm_test_smoke     |hvac|low|in|-|rtu| smoke test on the ducts of {eq} {tag} passed this morning ;; we are doing a smoke pencil test on the dampers of {tag}, the smoke detectors are isolated ;; duct smoke detector for {eq} {tag} tested fine, where do I record it
+nm_test_estop     |controls|low|in|-|conv,hpu| e-stop test on {eq} {tag} done, every stop tripped it ;; pull cord test on {tag} passed, all stations stopped the belt ;; function test of the emergency stops on {eq} {tag} this afternoon, tell the operators
+nm_test_gas       |controls|low|in|-|chiller,pump| bump tested the gas detector at {eq} {tag}, all channels passed ;; test gas on the sensor by {tag} brought the alarm in at the right level ;; calibration of the H2S sensor at {eq} {tag} is due, what gas do I order
+nm_test_overspeed |electrical|low|in|-|gen| overspeed trip test on {eq} {tag} is booked for monday ;; what rpm should the overspeed trip on {tag} be set to ;; the overspeed test on {eq} {tag} tripped at the right speed
+nm_drill          |general|low|in|-|pump,panel| fire drill at ten, {eq} {tag} will drop out on the alarm interface ;; rescue drill at the {tag} pit today with a dummy, nothing real ;; evacuation drill this afternoon, do we stop {eq} {tag} first
+nm_deny_smoke     |mechanical|normal|in|-|conv,motor,pump| not smoke, just dust blowing off {eq} {tag} ;; no smoke and no smell, {tag} is just louder than usual ;; the haze around {eq} {tag} is steam from the wash down, nothing burning
+nm_deny_shock     |electrical|normal|in|-|panel,vfd| nobody got a shock, but the earth fault light on {eq} {tag} is on ;; no one was touching {tag} when it tripped, reset it and it holds ;; no sparks and no burn marks inside {eq} {tag}, the breaker just tripped
+nm_deny_hurt      |mechanical|high|in|-|conv,pump| nobody hurt, but the guard on {eq} {tag} came off and we stopped it ;; no one was near {tag} when the coupling let go, line is down ;; the belt on {eq} {tag} snapped, area was clear, need a new one fitted
+nm_equip_smoke    |controls|normal|in|-|rtu,panel| smoke detector in the room with {eq} {tag} is chirping, low battery ;; the smoke damper on {tag} is stuck shut ;; smoke detector fault on the panel beside {eq} {tag}
+nm_equip_fire     |fluid|normal|in|-|pump| fire pump jockey pump at {tag} short cycling ;; weekly run of the fire pump {tag}, churn pressure looks low ;; fire main pressure at {eq} {tag} drops overnight
+nm_equip_flame    |hvac|normal|in|-|rtu| flame sensor on the heat section of {eq} {tag} is dirty, it locks out ;; {tag} keeps going to flame failure lockout ;; flame rod on {eq} {tag} reads low microamps
+nm_equip_live     |controls|low|in|-|plc,hmi,xmtr| how do I view live data from {eq} {tag} on the laptop ;; the live trend for {tag} is frozen ;; can I hot swap the card in {eq} {tag} without stopping it
+nm_equip_shock    |mechanical|normal|in|-|conv,pump| the shock absorbers on the chute at {eq} {tag} are worn ;; the shock pads under {tag} are cracked ;; new shock mounts for {eq} {tag}, which hardness
+nm_equip_burn     |mechanical|normal|in|-|conv,pump,motor| {eq} {tag} is burning through bearings every month ;; {tag} burns through a belt every few weeks ;; we keep burning out the seal on {eq} {tag}
+"""
+
+
 def parse_templates(text=TEMPLATES):
     out = []
     for line in text.strip().splitlines():
@@ -925,6 +954,8 @@ def parse_templates(text=TEMPLATES):
             assert k in EQUIP, (tid, k)
         for p in phrasings:
             assert ("{eq}" in p or "{tag}" in p) == bool(equip_keys) or not equip_keys, (tid, p)
+            over = re.match(r"\[(\w+)\] ", p)
+            assert not over or over.group(1) in CATEGORIES, (tid, p)
         out.append({"id": tid, "category": cat, "urgency": urg, "in_scope": scope == "in",
                     "flags": [] if flags == "-" else [flags], "equip": equip_keys, "phrasings": phrasings})
     ids = [t["id"] for t in out]
@@ -1054,13 +1085,68 @@ INSCOPE_MN = [
 ASSET_ID = re.compile(r"^[A-Za-z]{1,3}\d{2,5}$")
 
 
+# The fault domain of a work-order line from its normalised words, each domain's words weighted (a leak or a
+# hose outweighs the part it is on). The same idea as slmd's src/triage/domain.rs, on MaintNorm's
+# normalised tokens ("hyd" is already "hydraulic", "a/c" "air conditioner").
+MN_DOMAIN = [
+    ("fluid", 3, re.compile(r"\b(leak\w*|hoses?|hydraulic\w*|coolant|fuel|cylinders?|rams?|seep\w*|weep\w*)\b")),
+    ("fluid", 1, re.compile(r"\b(pumps?|oil|water|filters?|pneumatic\w*|valves?|radiators?|fittings?|tanks?)\b")),
+    ("hvac", 3, re.compile(r"\b(air conditioner\w*|air con|aircon|heaters?|refrigerant|pressuri[sz]ers?)\b")),
+    ("electrical", 2, re.compile(r"\b(starter( motor| relay)?s?|alternators?|batter(y|ies)|\\w*lights?|lamps?|wiring|wires?|"
+                                 r"looms?|cables?|plugs?|fuses?|relays?|horns?|electrical|power supply|no power|volt\w*|"
+                                 r"breakers?|circuit breaker|isolators?|earth\w*|high voltage|motors?|generators?|"
+                                 r"substations?|switch(es)?|charging|sockets?)\b")),
+    ("controls", 2, re.compile(r"\b(sensors?|gauges?|ecm|ecu|controllers?|monitor\w*|displays?|screens?|alarms?|"
+                               r"fault codes?|calibrat\w*|software|firmware|plc|cameras?|payload|vims|computers?|"
+                               r"proximity|limit switch\w*|transmitters?|indicators?)\b")),
+    ("network", 3, re.compile(r"\b(radios?|two way|uhf|vhf|antenna\w*|wifi|modems?|telemetry|dispatch|comms)\b")),
+    ("mechanical", 1, re.compile(r"\b(welds?|welding|crack\w*|frames?|pins?|bush(ing)?e?s?|bearings?|gears?|gearbox\w*|"
+                                 r"engines?|turbo\w*|exhaust|brakes?|tyres?|tires?|wheels?|rims?|tracks?|idlers?|rollers?|"
+                                 r"buckets?|teeth|tooth|ropes?|chains?|seats?|doors?|hinges?|steps?|ladders?|hand rails?|"
+                                 r"handrails?|mirrors?|glass|windscreen|steering|universal|shafts?|axles?|differential\w*|"
+                                 r"belts?|couplings?|grease\w*|lube|mounts?|bolts?|covers?|guards?|liners?|plates?|booms?|"
+                                 r"sticks?|tray|body|bent|broken|loose|missing|worn|noise|noisy|vibrat\w*|knock\w*)\b")),
+]
+MN_GENERAL = re.compile(r"\b(assist|move|moving|clean\w*|housekeeping|shutdown|labour|meeting|training|paperwork|"
+                        r"deliver\w*|supply|order|quote)\b")
+MN_DOWN = re.compile(r"\b(failed|failure|not working|won't start|wont start|will not start|unserviceable|u/s|"
+                     r"broken down|no power)\b")
+
+
+def mn_domain(norm):
+    score = collections.Counter()
+    for cat, w, rx in MN_DOMAIN:
+        score[cat] += w * len(rx.findall(norm))
+    if not score or max(score.values()) == 0:
+        return None
+    best = max(score.values())
+    # ties go to the first domain in the taxonomy's order
+    return next(c for c in CATEGORIES if score[c] == best)
+
+
+def maintnorm_eval_indices():
+    """MaintNorm test.norm lines of the hand-labelled evaluation set (tests/fixtures/sets): never in the data."""
+    path = HERE.parent / "tests" / "fixtures" / "sets" / "maintnorm_real.jsonl"
+    out = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            src = json.loads(line)["source"]
+            if src.startswith("mn:test:"):
+                out.add(int(src.rsplit(":", 1)[1]))
+    return out
+
+
 def maintnorm_items(split_file, split):
-    """Work-order lines labelled by explicit rules; ambiguous lines are left out."""
+    """Work-order lines labelled by explicit rules: the fault domain of the part or fault named, out of scope
+    (mobile mining equipment) unless an MCC, switchboard, substation or PLC is named without vehicle words;
+    lines that name neither a technical domain nor a non-technical task, or name fire, smoke, burning or
+    injury, are left out. Lines of the hand-labelled evaluation set are left out of every split."""
+    held = maintnorm_eval_indices() if split_file.stem == "test" else set()
     items = []
     for idx, toks in enumerate(read_norm(split_file)):
         raw = " ".join(r for r, _ in toks).strip()
         norm = " ".join(n for _, n in toks).lower()
-        if len(raw) < 8 or "<sensitive>" in norm:
+        if len(raw) < 8 or "<sensitive>" in norm or idx in held:
             continue
         low = "low" if SCHEDULED.search(norm) else "normal"
         src = f"mn:{split_file.stem}:{idx}"
@@ -1072,8 +1158,12 @@ def maintnorm_items(split_file, split):
             urg = "high" if re.search(r"\b(tripped|wouldn't close|won't close|failed)\b", norm) else low
             items.append({"text": raw, "category": cat, "urgency": urg, "in_scope": True, "flags": [],
                           "source": src, "kind": "maintnorm", "key": norm})
-        elif VEHICLE.search(norm) and not re.search(r"\b(fire|smoke|burning|injur|hurt)\w*", norm):
-            items.append({"text": raw, "category": "general", "urgency": low, "in_scope": False, "flags": [],
+        elif not re.search(r"\b(fire|smoke|burning|injur|hurt)\w*", norm):
+            domain = mn_domain(norm) or ("general" if MN_GENERAL.search(norm) else None)
+            if domain is None:
+                continue
+            urg = "high" if domain != "general" and MN_DOWN.search(norm) else low
+            items.append({"text": raw, "category": domain, "urgency": urg, "in_scope": False, "flags": [],
                           "source": src, "kind": "maintnorm", "key": norm})
     return items
 
@@ -1138,6 +1228,10 @@ def render(rng, tpl, renderer, allow_shorthand=True, wrap=True):
     """(text, category): the category comes from the equipment for "@" templates."""
     p = pick(rng, tpl["phrasings"])
     category = tpl["category"]
+    # "[fluid] text": this phrasing's own category (the fault domain of a template whose phrasings differ).
+    over = re.match(r"\[(\w+)\] ", p)
+    if over:
+        category, p = over.group(1), p[over.end():]
     if tpl["equip"]:
         key = pick(rng, tpl["equip"])
         if category == "@":
@@ -1221,8 +1315,10 @@ SPECIAL = {  # items per split of each composite kind
     "inject": {"train": 260, "dev": 45, "test": 45},
     "negated": {"train": 300, "dev": 45, "test": 45},
 }
-MAINTNORM_CAP = {"train": 360, "dev": 60, "test": 60}
+MAINTNORM_CAP = {"train": 1500, "dev": 150, "test": 150}
 TRAIN_ONLY_PER_TEMPLATE = 12
+# Near-miss templates are few, so train renders each more often (its tags and shorthand vary each time).
+NEAR_MISS_PER_TEMPLATE = {"train": 50, "dev": 12, "test": 12}
 
 
 def build():
@@ -1378,8 +1474,24 @@ def build():
     broad = parse_templates(TRAIN_BROAD_TEMPLATES)
     add_train_only(splits, broad, random.Random(SEED + 51), renderer)
 
+    # 12. Near misses: their own split draw and random stream, after everything else (as the varied set).
+    near = parse_templates(NEAR_MISS_TEMPLATES)
+    ngroups = collections.defaultdict(list)
+    for t in near:
+        ngroups[t["urgency"]].append(t["id"])
+    nmsplit = split_ids(ngroups, random.Random(SEED + 61), share=0.2)
+    nrng = random.Random(SEED + 62)
+    texts = {s: {i["text"].lower() for i in splits[s]} for s in SPLITS}
+    others = {s: set().union(*(texts[o] for o in SPLITS if o != s)) for s in SPLITS}
+    for t in near:
+        s = nmsplit[t["id"]]
+        for _ in range(NEAR_MISS_PER_TEMPLATE[s]):
+            text, cat = render(nrng, t, renderer)
+            if text.lower() not in others[s]:
+                splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
+
     # Every template set's ids are unique within it (parse_templates); none may repeat across sets.
-    ids = collections.Counter(t["id"] for t in templates + extra + varied + wide + broad)
+    ids = collections.Counter(t["id"] for t in templates + extra + varied + wide + broad + near)
     reused = sorted(i for i, n in ids.items() if n > 1)
     assert not reused, f"template id reused across template sets: {reused}"
 
@@ -1394,7 +1506,8 @@ def build():
         random.Random(SEED + 11 + SPLITS.index(s)).shuffle(out)
         splits[s] = out
     check(splits)
-    return splits, {"abbreviations": abbrev, "template_split": tsplit | vsplit, "templates": templates + varied,
+    return splits, {"abbreviations": abbrev, "template_split": tsplit | vsplit | nmsplit,
+                    "templates": templates + varied + near,
                     "train_only_templates": sorted(t["id"] for t in extra + wide + broad),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
 
@@ -1421,8 +1534,6 @@ def check(splits):
             assert it["category"] in CATEGORIES and it["urgency"] in URGENCIES
             assert it["expect_route"] == route_for(it["urgency"], it["in_scope"], it["_flags"]), it
             assert it["text"].strip(), it
-            if not it["in_scope"]:
-                assert it["category"] == "general", it
     train_src = set().union(*(source_ids(i) for i in splits["train"]))
     train_txt = {i["text"].lower() for i in splits["train"]}
     for s in ("dev", "test"):

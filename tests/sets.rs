@@ -71,11 +71,11 @@ fn every_hand_written_critical_report_is_caught() {
             r.critical_items,
             missed.join("\n")
         );
-        // Measured 29.9 % and 24.4 % on the near misses (negations,
+        // Measured 20.0 % and 25.3 % on the near misses (negations,
         // plans, past events, tests, equipment words): the goal of 5 % is
         // not met; this bound keeps it from growing.
         assert!(
-            r.false_critical_rate <= 0.32,
+            r.false_critical_rate <= 0.28,
             "{name}: false-critical rate {:.3}",
             r.false_critical_rate
         );
@@ -131,18 +131,19 @@ fn real_work_orders_get_their_fault_domain() {
     let items = set("maintnorm_real");
     assert!(items.len() >= 400, "{} items", items.len());
     let (r, outcomes) = run(&items);
-    // Measured 0.691 (the head alone gave 0.253). The goal is 0.85:
-    // not met yet; this bound keeps it from falling back.
+    // Measured 0.737 (the model before this one, with the same rules,
+    // 0.691; its head alone 0.253). The goal is 0.85: not met yet;
+    // this bound keeps it from falling back.
     assert!(
-        r.category.accuracy >= 0.67,
+        r.category.accuracy >= 0.71,
         "category accuracy {:.3} on real work orders",
         r.category.accuracy
     );
     assert!(missed_criticals(&items, &outcomes).is_empty());
-    // Nine mobile-plant work orders are still answered locally (measured on
-    // x86_64; the bound leaves room for a borderline item on other targets).
+    // None is answered locally (measured on x86_64; the bound leaves room
+    // for one borderline item on other targets).
     let wrong = local_out_of_scope(&items, &outcomes);
-    assert!(wrong.len() <= 11, "{}:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(wrong.len() <= 1, "{}:\n{}", wrong.len(), wrong.join("\n"));
 }
 
 /// A fault log of about `bytes` bytes: register reads, timestamps and
@@ -226,4 +227,38 @@ fn the_question_window_is_the_one_that_asks() {
         question_window(&[log, "the pump runs hot after the seal change"]),
         1
     );
+}
+
+#[test]
+fn every_part_of_a_long_text_is_in_some_window() {
+    let p = common::pipeline();
+    let text = fault_log(12 * 1024);
+    let windows = p.embed(&text).unwrap();
+    // 128 tokens a window, 16 shared with the one before: a 12 KiB log
+    // needs dozens.
+    assert!(windows.len() >= 20, "{} windows", windows.len());
+    assert_eq!(windows[0].start, 0);
+    for pair in windows.windows(2) {
+        assert!(pair[1].start <= pair[0].end, "a gap between windows");
+        assert!(pair[1].end > pair[0].end, "windows move forward");
+    }
+    let last = windows.last().unwrap();
+    assert!(
+        last.end + 2 >= text.trim_end().len(),
+        "{} of {}",
+        last.end,
+        text.len()
+    );
+}
+
+#[test]
+fn a_text_of_the_protocols_limit_is_read_whole_even_at_a_token_a_byte() {
+    let p = common::pipeline();
+    // Punctuation is one token a byte: the densest text there is.
+    let mut text = "!".repeat(slmd::limits::MAX_TEXT - 80);
+    text.push_str(" the fitter is inside the guard and the belt is still running");
+    assert!(text.len() <= slmd::limits::MAX_TEXT);
+    let d = p.decide(&text, false).unwrap();
+    assert!(!d.has_reason(ReasonCode::Truncated), "{:?}", d.reasons);
+    assert_eq!(d.urgency, Urgency::Critical, "{:?}", d.reasons);
 }

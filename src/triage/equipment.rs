@@ -98,7 +98,7 @@ static OUTSIDE: LazyLock<Vec<(Outside, Regex)>> = LazyLock::new(|| {
             Outside::Vehicle,
             re(concat!(
                 r"(?i)\b(cars?|my car|company car|trucks?|haul ?truck|dump ?truck|pick-?up|utes?|vans?|lorr(y|ies)|",
-                r"buse?s|coach|trailers?|reefer|semi|tractors?|forklifts?|fork ?truck|reach truck|pallet jack|",
+                r"buses|(the|a|school|site|passenger|shuttle|tour) bus|bus (front |rear |back |side )?(doors?|driver|engine|aircon|a/?c|brakes?)|coach|trailers?|telehandlers?|cherry pickers?|scissor lifts?|boom lifts?|mewps?|mobile cranes?|crane trucks?|reefer|semi|tractors?|forklifts?|fork ?truck|reach truck|pallet jack|",
                 r"excavators?|diggers?|backhoe|bulldozers?|dozers?|graders?|(wheel |front[- ]end |skid[- ]steer )?loaders?|",
                 r"scrapers?|draglines?|rope shovel|drill rig|water cart|light vehicle|lv|ambulance|motorbike|",
                 r"motorcycle|boat|outboard|aircraft|aeroplane|airplane|helicopter|tyres?|tires?|windscreen|",
@@ -136,7 +136,7 @@ static OUTSIDE: LazyLock<Vec<(Outside, Regex)>> = LazyLock::new(|| {
         (
             Outside::ConsumerNetwork,
             re(concat!(
-                r"(?i)\b(home (wi-?fi|router|network|broadband|internet)|isp (router|modem)|broadband|mesh (wi-?fi|system|network|nodes?)|",
+                r"(?i)\b(home (wi-?fi|router|network|broadband|internet|solar|battery)|my solar|isp|broadband provider|broadband|mesh (wi-?fi|system|network|nodes?)|",
                 r"smart ?tv|television|tv|chromecast|firestick|roku|game console|xbox|playstation|ps5|nintendo|home nas|",
                 r"smart speaker|alexa|google home|netflix|streaming stick|consoles?|nas|nat type|online part(y|ies)|port forward\w*|forward ports)\b",
             )),

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use super::rules::re;
 
 /// Who is exposed: a person, or a part of one.
-const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";
+const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|sparky|sparkies|sparkie|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";
 
 /// How close: inside, under, touching, reaching into, in front of.
 const CLOSE: &str = r"(inside|in the|into|in there|down (in|there)|under(neath)?|beneath|below it|reach(ing|ed|es)?|touch(ing|ed|es)?|hold(ing|s)?|grabb?(ed|ing|s)?|gripping|hand on|hands on|leaning|bending|in front of|right beside|beside|next to|probing|pull(ing|s)? (the |out|apart|at)|lying|kneeling|standing|climb(ed|ing)|working on|on the (terminals?|bus|busbars?|frame|belt)|face right|with his|with her|undoing|loosening|unscrewing|unbolting|knocking|kicking|rodding|wiping|scraping|lining up|guiding|feel(ing)? (for|where)|trying to (free|hold|feel|pull|clear|stop)|mid[- ]?(swap|job|change|repair)|swapping|cracking|splitting|opening|removing|taking (off|out|the))";
@@ -42,7 +42,7 @@ const LIVE: &str = concat!(
     r"(sling|chain|hook|brake)\b[^.;!?]{0,20}\b(slipping|creeping|not holding|won'?t hold)|",
     r"(spring|accumulator|receiver|capacitors?|cap bank)\b[^.;!?]{0,30}\b(still )?(wound|tight|charged|(under|has|with) pressure|pressuri[sz]ed)|",
     r"\bcan (start|kick in|cut in|restart) (any|at any)|(will|could|might) (kick|cut|start) (in|up)|(restarted|started|kicked in|came on)\b[^.;!?]{0,20}\b(on its own|by itself)|",
-    r"(hit|pressed|pushed) (the )?start|guard( switch)? (is )?(off|removed|missing|tied back|bypassed|open)|has had no guard|(is|are) still (inside|in there|under|down there|at the bottom))",
+    r"(utility|mains|power|supply)( has| is)? (just )?(came|come|is|has come) back|re-?transferred|re-?energi[sz]ed|(hit|pressed|pushed) (the )?start|guard( switch)? (is )?(off|removed|missing|tied back|bypassed|open)|has had no guard|(is|are) still (inside|in there|under|down there|at the bottom))",
 );
 
 static WHO_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{WHO}\b")));
