@@ -1453,16 +1453,7 @@ def build():
         kind = ("flag" if t["flags"] else "neg" if t["id"].startswith("v_neg_") else
                 "out" if not t["in_scope"] else "crit" if t["urgency"] == "critical" else t["category"])
         vgroups[kind].append(t["id"])
-    vsplit = split_ids(vgroups, random.Random(SEED + 31), share=0.2)
-    vrng = random.Random(SEED + 32)
-    texts = {s: {i["text"].lower() for i in splits[s]} for s in SPLITS}
-    others = {s: set().union(*(texts[o] for o in SPLITS if o != s)) for s in SPLITS}
-    for t in varied:
-        s = vsplit[t["id"]]
-        for _ in range(PER_TEMPLATE[s]):
-            text, cat = render(vrng, t, renderer)
-            if text.lower() not in others[s]:
-                splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
+    vsplit = add_drawn(splits, varied, vgroups, SEED + 31, PER_TEMPLATE, renderer)
 
     # 10. Wider train-only templates, written after the varied set: more situations and ways of writing
     # for train alone, from their own random stream; a rendering equal to a dev or test text is dropped.
@@ -1479,16 +1470,7 @@ def build():
     ngroups = collections.defaultdict(list)
     for t in near:
         ngroups[t["urgency"]].append(t["id"])
-    nmsplit = split_ids(ngroups, random.Random(SEED + 61), share=0.2)
-    nrng = random.Random(SEED + 62)
-    texts = {s: {i["text"].lower() for i in splits[s]} for s in SPLITS}
-    others = {s: set().union(*(texts[o] for o in SPLITS if o != s)) for s in SPLITS}
-    for t in near:
-        s = nmsplit[t["id"]]
-        for _ in range(NEAR_MISS_PER_TEMPLATE[s]):
-            text, cat = render(nrng, t, renderer)
-            if text.lower() not in others[s]:
-                splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
+    nmsplit = add_drawn(splits, near, ngroups, SEED + 61, NEAR_MISS_PER_TEMPLATE, renderer)
 
     # Every template set's ids are unique within it (parse_templates); none may repeat across sets.
     ids = collections.Counter(t["id"] for t in templates + extra + varied + wide + broad + near)
@@ -1510,6 +1492,23 @@ def build():
                     "templates": templates + varied + near,
                     "train_only_templates": sorted(t["id"] for t in extra + wide + broad),
                     "calm_split": csplit, "inject_split": isplit, "negated_split": nsplit}
+
+
+def add_drawn(splits, templates, groups, seed, per_template, renderer):
+    """Split `templates` by their own stratified draw over `groups` (about 20 % each to dev and test, from
+    `seed`), render each `per_template[split]` times from its own random stream (`seed + 1`) into its split,
+    dropping a rendering equal to a text already in another split. Returns the draw."""
+    draw = split_ids(groups, random.Random(seed), share=0.2)
+    rng = random.Random(seed + 1)
+    texts = {s: {i["text"].lower() for i in splits[s]} for s in SPLITS}
+    others = {s: set().union(*(texts[o] for o in SPLITS if o != s)) for s in SPLITS}
+    for t in templates:
+        s = draw[t["id"]]
+        for _ in range(per_template[s]):
+            text, cat = render(rng, t, renderer)
+            if text.lower() not in others[s]:
+                splits[s].append(make_item(text, cat, t["urgency"], t["in_scope"], t["flags"], [f"t:{t['id']}"]))
+    return draw
 
 
 def add_train_only(splits, templates, rng, renderer):
