@@ -160,8 +160,15 @@ impl Pipeline {
         index_path: &Path,
         cfg: &crate::config::Config,
     ) -> Result<Pipeline, LoadError> {
+        // The rules' patterns compile while the model loads.
+        let warm = std::thread::Builder::new()
+            .name("slmd-warm".into())
+            .spawn(triage::warm);
         let engine = Engine::load_with(model_dir, &cfg.engine.options())?;
         let index = Index::load(index_path, engine.model_sha256())?;
+        if let Ok(w) = warm {
+            let _ = w.join();
+        }
         Pipeline::new(engine, index, cfg.triage.clone(), cfg.top_k)
     }
 

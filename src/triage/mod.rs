@@ -267,6 +267,26 @@ impl Decision {
     }
 }
 
+/// Compiles every pattern of the rules, the equipment and domain lexicons
+/// and the exposure rules, so the first query does not: they are compiled
+/// once, on first use, and that takes about 0.1 s here (seconds on a slow
+/// board or under emulation). [`crate::pipeline::Pipeline::load`] runs it
+/// beside the model's load.
+pub fn warm() {
+    let text = "warm up: pump P-1 smoke, someone inside, how do I";
+    let _ = rules::hazards(text);
+    let _ = rules::calm_context(text);
+    let _ = rules::urgency_cue(text);
+    let _ = rules::sign_off(text);
+    let _ = rules::data_request(text);
+    let _ = rules::injection(text);
+    let _ = rules::out_of_scope_topic(text);
+    let _ = rules::extract_fields(text, 1);
+    let _ = equipment::named(text);
+    let _ = domain::domain(text);
+    let _ = exposure::exposure(text);
+}
+
 /// Steps given when a hazard is named but no hazard procedure was retrieved.
 const GENERIC_SAFETY: &[&str] = &[
     "Stop work and move everyone away from the hazard to a safe place.",
