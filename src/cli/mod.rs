@@ -43,10 +43,20 @@ pub fn socket(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
         .unwrap_or_else(crate::paths::default_socket)
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the level (default `info`).
+/// Targets whose finer levels spell out the text being processed, and the
+/// most they may log whatever `RUST_LOG` says: the tokenizer's normalizer
+/// traces every character of a query it rewrites.
+const TEXT_SPELLING_TARGETS: &[&str] = &["tokenizers=info"];
+
+/// Logs to stderr; `RUST_LOG` overrides the level (default `info`), except
+/// for [`TEXT_SPELLING_TARGETS`], which never log below `info`: no level
+/// puts query text in the log.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for d in TEXT_SPELLING_TARGETS {
+        filter = filter.add_directive(d.parse().expect("built-in log directive"));
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // No colour codes in the journal or a log file.

@@ -3,8 +3,11 @@
 //!
 //! [`Redactor::redact`] replaces, in this order of precedence when two
 //! findings overlap (the one starting first wins, then the longer one):
-//! operator patterns, emails, MAC addresses, IPv6 and IPv4 addresses, phone
-//! numbers, badge numbers, serial numbers, and the configured names. Each
+//! operator patterns, emails, MAC addresses, IPv6 and IPv4 addresses (less
+//! those in the configured technical networks), IBANs and payment cards (by
+//! checksum), national-id numbers, phone numbers ([`phone`]), dates of birth,
+//! street addresses ([`address`]), badge numbers, serial numbers, the
+//! configured names (a roster) and names after a cue ([`names`]). Each
 //! distinct original becomes a placeholder such as `[EMAIL_1]`, numbered per
 //! label in order of appearance; the same original gets the same
 //! placeholder throughout one text (names compare case-insensitively).
@@ -34,6 +37,13 @@ use std::net::Ipv6Addr;
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
+mod address;
+mod ids;
+mod names;
+mod phone;
+
+pub use phone::DEFAULT_REGIONS as DEFAULT_PHONE_REGIONS;
+
 /// Most operator patterns.
 pub const MAX_PATTERNS: usize = 64;
 /// Longest operator pattern source, in bytes.
@@ -60,6 +70,14 @@ const MAC: &str = "MAC";
 const SERIAL: &str = "SERIAL";
 const BADGE: &str = "BADGE";
 const NAME: &str = "NAME";
+const IBAN: &str = "IBAN";
+const CARD: &str = "CARD";
+const NATIONAL_ID: &str = "NATIONAL_ID";
+const BIRTH: &str = "DOB";
+const ADDRESS: &str = "ADDRESS";
+
+/// Most technical networks.
+pub const MAX_NETWORKS: usize = 256;
 
 /// Unit suffixes that make `digits+letters` a measurement, not a serial.
 const UNITS: &[&str] = &[
@@ -81,6 +99,13 @@ pub struct RedactConfig {
     pub names: Vec<String>,
     /// Operator patterns, applied before the built-in detectors.
     pub patterns: Vec<CustomPattern>,
+    /// Regions (ISO 3166 codes) whose national phone numbers are checked
+    /// against their numbering plans; empty: [`DEFAULT_PHONE_REGIONS`].
+    pub phone_regions: Vec<String>,
+    /// Networks (`10.20.0.0/16`, `fd00::/8`, or one address) whose
+    /// addresses are plant equipment: they are kept, as the central answer
+    /// needs them. Every other IP address is removed.
+    pub technical_networks: Vec<String>,
 }
 
 impl fmt::Debug for RedactConfig {
@@ -88,6 +113,8 @@ impl fmt::Debug for RedactConfig {
         f.debug_struct("RedactConfig")
             .field("names", &self.names.len())
             .field("patterns", &self.patterns)
+            .field("phone_regions", &self.phone_regions)
+            .field("technical_networks", &self.technical_networks)
             .finish()
     }
 }
@@ -150,6 +177,18 @@ pub enum RedactError {
         count: usize,
         /// The limit.
         max: usize,
+    },
+    /// A phone region is not an ISO 3166 code the numbering plans know.
+    #[error("redaction phone region {0:?} is unknown")]
+    UnknownRegion(String),
+    /// A technical network is not an address or `address/prefix`, or there
+    /// are more than [`MAX_NETWORKS`].
+    #[error("redaction technical network #{index} is invalid: {reason}")]
+    InvalidNetwork {
+        /// Position in the list, from 0.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A name is empty, too long, or does not start and end with a letter
     /// or digit.
@@ -337,11 +376,6 @@ fn looks_like_date(s: &str) -> bool {
     (g[0] == 4 && g[1] <= 2 && g[2] <= 2) || (g[0] <= 2 && g[1] <= 2 && (g[2] == 4 || g[2] == 2))
 }
 
-fn plausible_phone(s: &str) -> bool {
-    let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    (7..=15).contains(&digits) && !looks_like_date(s)
-}
-
 fn plausible_serial_token(s: &str) -> bool {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();
     let letters = s.bytes().filter(u8::is_ascii_alphabetic).count();
@@ -364,8 +398,11 @@ pub struct Redactor {
     mac: Regex,
     ipv6: Regex,
     ipv4: Regex,
-    phones: Vec<Regex>,
-    phone_context: Regex,
+    networks: Vec<(std::net::IpAddr, u8)>,
+    ids: ids::Ids,
+    phones: phone::Phones,
+    addresses: address::Addresses,
+    cued_names: names::CuedNames,
     badge_token: Regex,
     badge_context: Regex,
     serial_context: Regex,
@@ -383,7 +420,69 @@ impl fmt::Debug for Redactor {
     }
 }
 
+/// Parses the technical networks: `address/prefix` or one address.
+fn parse_networks(list: &[String]) -> Result<Vec<(std::net::IpAddr, u8)>, RedactError> {
+    if list.len() > MAX_NETWORKS {
+        return Err(RedactError::InvalidNetwork {
+            index: MAX_NETWORKS,
+            reason: format!(
+                "{} networks configured; the limit is {MAX_NETWORKS}",
+                list.len()
+            ),
+        });
+    }
+    list.iter()
+        .enumerate()
+        .map(|(index, n)| {
+            let bad = |reason: String| RedactError::InvalidNetwork { index, reason };
+            let (addr, prefix) = match n.trim().split_once('/') {
+                Some((a, p)) => (a, Some(p)),
+                None => (n.trim(), None),
+            };
+            let addr: std::net::IpAddr = addr
+                .parse()
+                .map_err(|_| bad(format!("{addr:?} is not an IP address")))?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                None => max,
+                Some(p) => p
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|&p| p <= max)
+                    .ok_or_else(|| bad(format!("prefix {p:?} is not 0 to {max}")))?,
+            };
+            Ok((addr, prefix))
+        })
+        .collect()
+}
+
+/// Whether `addr` lies in the network `net`/`prefix`.
+fn in_network(addr: std::net::IpAddr, net: std::net::IpAddr, prefix: u8) -> bool {
+    use std::net::IpAddr;
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V4(_)) => a
+            .to_ipv4_mapped()
+            .is_some_and(|a4| in_network(a4.into(), net, prefix)),
+        _ => false,
+    }
+}
+
 impl Redactor {
+    /// Whether `addr` is in one of the configured technical networks.
+    fn technical(&self, addr: std::net::IpAddr) -> bool {
+        self.networks
+            .iter()
+            .any(|&(net, prefix)| in_network(addr, net, prefix))
+    }
+
     /// Builds the detectors. Fails on an invalid label, name or pattern,
     /// naming it (names by position).
     pub fn new(cfg: &RedactConfig) -> Result<Redactor, RedactError> {
@@ -414,6 +513,7 @@ impl Redactor {
             custom.push((label, re));
         }
         let names = Self::names_matcher(&cfg.names)?;
+        let networks = parse_networks(&cfg.technical_networks)?;
         Ok(Redactor {
             custom,
             email: builtin(
@@ -432,23 +532,12 @@ impl Redactor {
                 IP,
                 r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:/(?:3[0-2]|[12]?\d))?\b",
             )?,
-            phones: vec![
-                // +CC, optional (0) or (area), then groups.
-                builtin(
-                    PHONE,
-                    r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?[ .-]?\d{1,5}(?:[ .-]?\d{2,5}){1,5}\b",
-                )?,
-                // (area) number
-                builtin(PHONE, r"\(\d{2,5}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){1,3}\b")?,
-                // 555-123-4567, 555.123.4567
-                builtin(PHONE, r"\b\d{3}[-.]\d{3}[-.]\d{4}\b")?,
-                // trunk prefix: 020 7946 0958, 06 12 34 56 78, 0612345678
-                builtin(PHONE, r"\b0\d{1,4}(?:[ -]?\d{2,4}){1,4}\b")?,
-            ],
-            phone_context: builtin(
-                PHONE,
-                r"(?i)\b(?:tel|telephone|phone|mobile|mob|cell|fax)\.?(?:\s*(?:no\.?|number|#))?\s*[:#]?\s*(\+?\(?\d[\d ().-]{5,22}\d)",
-            )?,
+            networks,
+            ids: ids::Ids::new(),
+            phones: phone::Phones::new(&cfg.phone_regions)
+                .map_err(|e| RedactError::UnknownRegion(e.0))?,
+            addresses: address::Addresses::new(),
+            cued_names: names::CuedNames::new(),
             badge_token: builtin(BADGE, r"(?i)\b(?:emp|badge|staff)-?\d{3,12}\b")?,
             badge_context: builtin(
                 BADGE,
@@ -568,68 +657,80 @@ impl Redactor {
             let glued = char_before(text, start)
                 .is_some_and(|c| is_word(c) || c == ':' || c == '.')
                 || char_after(text, end).is_some_and(is_word);
-            if has_digit && !glued && s.parse::<Ipv6Addr>().is_ok() {
-                push(start, end, 102, IP, false);
+            if let (true, false, Ok(addr)) = (has_digit, glued, s.parse::<Ipv6Addr>()) {
+                if !self.technical(addr.into()) {
+                    push(start, end, 102, IP, false);
+                }
             }
         }
 
         for m in self.ipv4.find_iter(text) {
             let before = &text[..m.start()];
             let glued_before = before.ends_with('.') || before.ends_with(':');
+            let addr = m.as_str().split('/').next().unwrap_or("");
+            let technical = addr
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|a| self.technical(a.into()));
             if standalone(text, m.start(), m.end())
                 && !glued_before
                 && !continues_number(&text[m.end()..])
+                && !technical
             {
                 push(m.start(), m.end(), 103, IP, false);
             }
         }
 
-        for re in &self.phones {
-            for m in re.find_iter(text) {
-                let s = m.as_str();
-                let glued = char_before(text, m.start())
-                    .is_some_and(|c| is_word(c) || matches!(c, '-' | '.' | '/' | '+'))
-                    || char_after(text, m.end()).is_some_and(is_word)
-                    || continues_number(&text[m.end()..]);
-                if !glued && plausible_phone(s) {
-                    push(m.start(), m.end(), 104, PHONE, false);
-                }
-            }
+        let mut found = Vec::new();
+        self.ids.find(text, &mut found);
+        for (start, end, kind) in found {
+            let (rank, label) = match kind {
+                ids::Kind::Iban => (104, IBAN),
+                ids::Kind::Card => (105, CARD),
+                ids::Kind::NationalId => (106, NATIONAL_ID),
+                ids::Kind::Birth => (108, BIRTH),
+            };
+            push(start, end, rank, label, false);
         }
-        for c in self.phone_context.captures_iter(text) {
-            if let Some(g) = c.get(1) {
-                if plausible_phone(g.as_str()) && !continues_number(&text[g.end()..]) {
-                    push(g.start(), g.end(), 104, PHONE, false);
-                }
-            }
+        let mut spans = Vec::new();
+        self.phones.find(text, &mut spans);
+        for (start, end) in spans.drain(..) {
+            push(start, end, 107, PHONE, false);
+        }
+        self.addresses.find(text, &mut spans);
+        for (start, end) in spans.drain(..) {
+            push(start, end, 109, ADDRESS, false);
         }
 
         for m in self.badge_token.find_iter(text) {
-            push(m.start(), m.end(), 105, BADGE, false);
+            push(m.start(), m.end(), 110, BADGE, false);
         }
         for c in self.badge_context.captures_iter(text) {
             if let Some(g) = c.get(1).or_else(|| c.get(2)) {
-                push(g.start(), g.end(), 105, BADGE, false);
+                push(g.start(), g.end(), 110, BADGE, false);
             }
         }
 
         for c in self.serial_context.captures_iter(text) {
             if let Some(g) = c.get(1) {
                 if g.as_str().bytes().any(|b| b.is_ascii_digit()) {
-                    push(g.start(), g.end(), 106, SERIAL, false);
+                    push(g.start(), g.end(), 111, SERIAL, false);
                 }
             }
         }
         for m in self.serial_token.find_iter(text) {
             if plausible_serial_token(m.as_str()) {
-                push(m.start(), m.end(), 107, SERIAL, false);
+                push(m.start(), m.end(), 112, SERIAL, false);
             }
         }
 
         if let Some(re) = &self.names {
             for m in re.find_iter(text) {
-                push(m.start(), m.end(), 108, NAME, true);
+                push(m.start(), m.end(), 113, NAME, true);
             }
+        }
+        self.cued_names.find(text, &mut spans);
+        for (start, end) in spans.drain(..) {
+            push(start, end, 114, NAME, true);
         }
         out
     }
@@ -820,6 +921,7 @@ mod tests {
         let cfg = RedactConfig {
             names: vec!["Jane Doe".into(), "Ann".into(), "Müller".into()],
             patterns: vec![],
+            ..RedactConfig::default()
         };
         let r = Redactor::new(&cfg).unwrap();
         let text = "JANE  doe and ann met müller; Annual check by Anna";
@@ -831,6 +933,183 @@ mod tests {
         let red2 = r.redact("Ann, then ANN again");
         assert_eq!(red2.text, "[NAME_1], then [NAME_1] again");
         assert_eq!(red.rehydrate(&red.text), text);
+    }
+
+    #[test]
+    fn local_and_national_phones_are_removed() {
+        let r = redactor();
+        for (text, phone) in [
+            ("call me on 555-0142 when you're done", "555-0142"),
+            ("my number is 555 0142", "555 0142"),
+            ("ring Dave at 867-5309 re the chiller", "867-5309"),
+            ("mobile 07700 900461", "07700 900461"),
+            ("office 030 12345678 ask for the foreman", "030 12345678"),
+            ("bel 020-7946095 voor de sleutel", "020-7946095"),
+            ("landline (02) 9374 4000 after hours", "(02) 9374 4000"),
+            ("call 1-800-555-0199 for parts", "1-800-555-0199"),
+            ("tel +31 20 794 6095", "+31 20 794 6095"),
+            ("whatsapp 0049 151 23456789", "0049 151 23456789"),
+        ] {
+            assert_removed(&r, text, phone, PHONE);
+        }
+        // A part number or range with no phone word before it stays.
+        for kept in [
+            "fit filter 326-1644 and seal",
+            "range 300-1500 rpm",
+            "unix 1714567890",
+        ] {
+            assert_eq!(r.redact(kept).text, kept);
+        }
+    }
+
+    #[test]
+    fn accounts_cards_and_national_ids_are_removed() {
+        let r = redactor();
+        for (text, value, label) in [
+            (
+                "refund to DE89 3704 0044 0532 0130 00 please",
+                "DE89 3704 0044 0532 0130 00",
+                IBAN,
+            ),
+            (
+                "iban GB82WEST12345698765432.",
+                "GB82WEST12345698765432",
+                IBAN,
+            ),
+            (
+                "card 4111 1111 1111 1111 exp 09/27",
+                "4111 1111 1111 1111",
+                CARD,
+            ),
+            ("amex 3782-822463-10005", "3782-822463-10005", CARD),
+            ("SSN 123-45-6789 on the form", "123-45-6789", NATIONAL_ID),
+            ("his ssn is 078-05-1120", "078-05-1120", NATIONAL_ID),
+            ("NI number AB 12 34 56 C", "AB 12 34 56 C", NATIONAL_ID),
+            ("DNI 12345678Z del cliente", "12345678Z", NATIONAL_ID),
+            ("NIE X1234567L", "X1234567L", NATIONAL_ID),
+            (
+                "NIR 1 84 12 76 451 089 46",
+                "1 84 12 76 451 089 46",
+                NATIONAL_ID,
+            ),
+            ("CF RSSMRA85T10A562S", "RSSMRA85T10A562S", NATIONAL_ID),
+            ("SIN 046-454-286", "046-454-286", NATIONAL_ID),
+            ("passport no X98765432 expired", "X98765432", NATIONAL_ID),
+            ("BSN 111222333", "111222333", NATIONAL_ID),
+            ("DOB 12/03/1984", "12/03/1984", BIRTH),
+            ("born on 3 March 1971", "3 March 1971", BIRTH),
+        ] {
+            assert_removed(&r, text, value, label);
+        }
+        for kept in [
+            "IBAN-like tag DE89 3704 0044 0532 0130 01 fails its check",
+            "Modbus 4000 0000 0000 0003 dump",
+            "breaker 123-45-0000 and 000-12-3456",
+        ] {
+            let red = r.redact(kept);
+            assert!(
+                red.map.iter().all(|(p, _)| !p.starts_with("[IBAN")
+                    && !p.starts_with("[CARD")
+                    && !p.starts_with("[NATIONAL")),
+                "{kept}: {:?}",
+                red.text
+            );
+        }
+    }
+
+    #[test]
+    fn street_addresses_are_removed() {
+        let r = redactor();
+        for (text, address) in [
+            ("leak at 12 Baker Street, flat 2", "12 Baker Street"),
+            ("site is 1600 pennsylvania ave nw", "1600 pennsylvania ave"),
+            ("meet at 4 Elm Drive", "4 Elm Drive"),
+            ("Kunde wohnt Hauptstraße 5, 2. OG", "Hauptstraße 5"),
+            ("Berliner Straße 112a", "Berliner Straße 112a"),
+            ("adres Kerkstraat 12 Utrecht", "Kerkstraat 12"),
+            ("client au 10 rue de la Paix", "10 rue de la Paix"),
+            ("12 avenue Victor Hugo, Lyon", "12 avenue Victor Hugo"),
+            ("obra en Calle Mayor 3", "Calle Mayor 3"),
+            ("cliente in via Roma 12", "via Roma 12"),
+            ("Rua Augusta 274, Lisboa", "Rua Augusta 274"),
+        ] {
+            assert_removed(&r, text, address, ADDRESS);
+        }
+        for kept in [
+            "check 4 motor drive belts",
+            "pump 2 on the road side",
+            "fit 3 way valve",
+            "connected via Modbus 502",
+            "replace O-Ring 2 and bearing 3",
+            "10 place settings",
+        ] {
+            assert_eq!(r.redact(kept).text, kept);
+        }
+    }
+
+    #[test]
+    fn names_after_cues_are_removed() {
+        let r = redactor();
+        for (text, name) in [
+            (
+                "my name is Priya Raman and the chiller trips",
+                "Priya Raman",
+            ),
+            ("my name is tomás o'neill", "tomás o'neill"),
+            ("ask Jo Bloggs to call me back", "Jo Bloggs"),
+            ("reported by Sven Olsen on nights", "Sven Olsen"),
+            ("regards, Aiyana", "Aiyana"),
+            ("Mr. Okafor needs the key", "Okafor"),
+            ("Frau Schmidt hat angerufen", "Schmidt"),
+            ("customer Jan van der Berg says it hums", "Jan van der Berg"),
+            ("this is Mei from the night shift", "Mei"),
+        ] {
+            assert_removed(&r, text, name, NAME);
+        }
+        for kept in [
+            "ask maintenance to call me",
+            "tell the supplier P-101 is down",
+            "tech Support says reboot",
+            "call P-101 operator",
+            "thanks, pump is fine now",
+            "this is urgent, VFD-3 tripped",
+            "I'm on site at AHU-3",
+        ] {
+            assert_eq!(r.redact(kept).text, kept);
+        }
+    }
+
+    #[test]
+    fn technical_networks_are_kept() {
+        let cfg = RedactConfig {
+            technical_networks: vec!["10.20.0.0/16".into(), "fd00::/8".into(), "192.0.2.7".into()],
+            ..RedactConfig::default()
+        };
+        let r = Redactor::new(&cfg).unwrap();
+        let red =
+            r.redact("PLC 10.20.3.4 and fd00::12 ok, 192.0.2.7 ok; laptop 10.21.0.5, 8.8.8.8");
+        assert_eq!(
+            red.text,
+            "PLC 10.20.3.4 and fd00::12 ok, 192.0.2.7 ok; laptop [IP_1], [IP_2]"
+        );
+        for bad in ["10.0.0.0/33", "pump", "::/129"] {
+            let cfg = RedactConfig {
+                technical_networks: vec![bad.into()],
+                ..RedactConfig::default()
+            };
+            assert!(matches!(
+                Redactor::new(&cfg),
+                Err(RedactError::InvalidNetwork { index: 0, .. })
+            ));
+        }
+        let cfg = RedactConfig {
+            phone_regions: vec!["XX".into()],
+            ..RedactConfig::default()
+        };
+        assert!(matches!(
+            Redactor::new(&cfg),
+            Err(RedactError::UnknownRegion(_))
+        ));
     }
 
     #[test]
@@ -908,6 +1187,7 @@ mod tests {
                 label: "work_order".into(),
                 regex: r"\bWO-\d{6}\b".into(),
             }],
+            ..RedactConfig::default()
         };
         let r = Redactor::new(&cfg).unwrap();
         let red = r.redact("see WO-123456 and WO-654321, not WO-12");
@@ -918,6 +1198,7 @@ mod tests {
                 label: "x".into(),
                 regex: "a*".into(),
             }],
+            ..RedactConfig::default()
         })
         .unwrap();
         assert_eq!(empty.redact("bbb aaa").text, "bbb [X_1]");
@@ -931,6 +1212,7 @@ mod tests {
                 label: label.into(),
                 regex: regex.into(),
             }],
+            ..RedactConfig::default()
         };
         match Redactor::new(&pat("ticket", "(unclosed")) {
             Err(RedactError::InvalidPattern { label, .. }) => assert_eq!(label, "TICKET"),
@@ -953,6 +1235,7 @@ mod tests {
         let names = RedactConfig {
             names: vec!["ok".into(), "  ".into()],
             patterns: vec![],
+            ..RedactConfig::default()
         };
         assert!(matches!(
             Redactor::new(&names),
@@ -965,6 +1248,7 @@ mod tests {
         let cfg = RedactConfig {
             names: vec!["Jane Doe".into()],
             patterns: vec![],
+            ..RedactConfig::default()
         };
         let r = Redactor::new(&cfg).unwrap();
         let red = r.redact("Jane Doe jane@example.com 10.1.2.3 unit is noisy");
@@ -992,6 +1276,7 @@ mod tests {
         let cfg = RedactConfig {
             names: vec!["Ravi".into()],
             patterns: vec![],
+            ..RedactConfig::default()
         };
         let r = Redactor::new(&cfg).unwrap();
         let text = "Ravi (badge 40213, ravi@corp.example) says VFD SN 4A7F92KX31 at \
