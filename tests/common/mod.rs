@@ -8,8 +8,10 @@ use slmd::pipeline::Pipeline;
 use slmd::workers::{Stats, WorkerPool};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
 pub fn root() -> PathBuf {
@@ -159,6 +161,28 @@ impl Daemon {
     /// Starts the daemon on a chosen socket path; `dir` holds its state and
     /// is removed on drop.
     pub fn spawn_on(dir: tempfile::TempDir, sock: PathBuf, extra: &[&str]) -> Daemon {
+        Daemon::spawn_logged(dir, sock, extra, "warn", None)
+    }
+
+    /// As [`Daemon::spawn_on`], logging at `filter` (a `RUST_LOG` value)
+    /// to `log`, appended to (else to the test's stderr).
+    pub fn spawn_logged(
+        dir: tempfile::TempDir,
+        sock: PathBuf,
+        extra: &[&str],
+        filter: &str,
+        log: Option<&Path>,
+    ) -> Daemon {
+        let stderr = match log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .unwrap(),
+            ),
+            None => Stdio::inherit(),
+        };
         let child = slmd()
             .arg("serve")
             .arg("--socket")
@@ -166,8 +190,9 @@ impl Daemon {
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", filter)
             .stdout(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .expect("spawn slmd serve");
         let d = Daemon { child, sock, dir };
@@ -191,6 +216,14 @@ impl Daemon {
 
     pub fn sock(&self) -> &Path {
         &self.sock
+    }
+
+    /// SIGKILLs the daemon; returns its state directory and socket path.
+    pub fn kill(mut self) -> (tempfile::TempDir, PathBuf) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (dir, self.sock.clone())
     }
 
     /// SIGKILLs the daemon and starts a new one on the same socket and state.
@@ -375,4 +408,154 @@ pub async fn escalate(c: &mut slmd::api::client::Client, id: &str, text: &str) -
         .expect("escalated")
         .escalation
         .to_string()
+}
+
+pub static PLACEHOLDER: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\[[A-Z]+_[0-9]+\]").unwrap());
+
+/// Every request body the LLM server received.
+pub type Bodies = Arc<Mutex<Vec<String>>>;
+
+/// A minimal chat-completions server: answers with JSON that echoes the
+/// placeholders it was sent, so rehydration on the device can be checked.
+pub async fn llm_server() -> (u16, Bodies) {
+    llm_server_with(Arc::new(std::sync::atomic::AtomicBool::new(false))).await
+}
+
+/// As [`llm_server`]; while `hang` is set, requests are read and never
+/// answered, as by a service that stalls.
+pub async fn llm_server_with(hang: Arc<std::sync::atomic::AtomicBool>) -> (u16, Bodies) {
+    llm_server_opts(hang, Duration::from_millis(150)).await
+}
+
+/// As [`llm_server_with`], answering after `delay`.
+pub async fn llm_server_opts(
+    hang: Arc<std::sync::atomic::AtomicBool>,
+    delay: Duration,
+) -> (u16, Bodies) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies: Bodies = Arc::new(Mutex::new(Vec::new()));
+    let b2 = bodies.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let bodies = b2.clone();
+            let hang = hang.clone();
+            tokio::spawn(async move {
+                let (rd, mut wr) = stream.into_split();
+                let mut rd = BufReader::new(rd);
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    let mut first = true;
+                    loop {
+                        line.clear();
+                        if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if first {
+                            assert!(line.starts_with("POST /v1/chat/completions"), "{line}");
+                            first = false;
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    rd.read_exact(&mut body).await.unwrap();
+                    let body = String::from_utf8(body).unwrap();
+                    let req: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    let user = req["messages"][1]["content"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    bodies.lock().unwrap().push(body);
+                    if hang.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    let placeholders: Vec<String> = PLACEHOLDER
+                        .find_iter(&user)
+                        .map(|m| m.as_str().to_string())
+                        .collect();
+                    tokio::time::sleep(delay).await;
+                    let content = serde_json::json!({
+                        "answer": format!("Call back {} after checking the SIM.", placeholders.join(" and ")),
+                        "category": "network",
+                        "urgency": "normal",
+                        "sources": ["NET-001"],
+                    });
+                    let resp = serde_json::json!({
+                        "id": "cmpl-1",
+                        "object": "chat.completion",
+                        "model": "test-llm-7b",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": content.to_string()}, "finish_reason": "stop"}],
+                    })
+                    .to_string();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        resp.len()
+                    );
+                    if wr.write_all(head.as_bytes()).await.is_err()
+                        || wr.write_all(resp.as_bytes()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, bodies)
+}
+
+pub struct Gateway(pub Child);
+
+impl Gateway {
+    pub fn spawn(broker: &str, llm_port: u16, name: &str) -> Gateway {
+        Gateway::spawn_logged(broker, llm_port, name, "warn", None)
+    }
+
+    /// As [`Gateway::spawn`], logging at `filter` to `log` (else stderr).
+    pub fn spawn_logged(
+        broker: &str,
+        llm_port: u16,
+        name: &str,
+        filter: &str,
+        log: Option<&Path>,
+    ) -> Gateway {
+        let stderr = match log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .unwrap(),
+            ),
+            None => Stdio::inherit(),
+        };
+        let child = slmd()
+            .args(["gateway", "--broker", broker])
+            .args(["--llm-url", &format!("http://127.0.0.1:{llm_port}")])
+            .args(["--llm-model", "test-llm-7b", "--client-id", name])
+            .args(["--timeout-s", "20"])
+            .env("RUST_LOG", filter)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn slmd gateway");
+        Gateway(child)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
