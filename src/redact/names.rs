@@ -181,7 +181,6 @@ const STOP: &[&str] = &[
     "level",
     "area",
     "zone",
-    "room",
     "supplier",
     "vendor",
     "contractor",
@@ -199,7 +198,6 @@ const STOP: &[&str] = &[
     "security",
     "reception",
     "facilities",
-    "it",
     "hvac",
     "network",
     "system",
@@ -233,7 +231,6 @@ const STOP: &[&str] = &[
     "dear",
     "sorry",
     "sure",
-    "going",
     "getting",
     "looking",
     "working",
@@ -246,8 +243,6 @@ const STOP: &[&str] = &[
     "sent",
     "called",
     "calling",
-    "back",
-    "out",
     "away",
     "around",
     "badge",
@@ -256,7 +251,6 @@ const STOP: &[&str] = &[
     "staff",
     "id",
     "number",
-    "no",
 ];
 
 /// Particles that may sit inside a name (`Jan van der Berg`), never at its

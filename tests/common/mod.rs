@@ -144,6 +144,20 @@ pub fn slmd_shell_words() -> String {
     }
 }
 
+/// A child's stderr: appended to `log`, else the test's own stderr.
+fn log_sink(log: Option<&Path>) -> Stdio {
+    match log {
+        Some(p) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap(),
+        ),
+        None => Stdio::inherit(),
+    }
+}
+
 /// A running `slmd serve` process, killed on drop.
 pub struct Daemon {
     pub child: Child,
@@ -173,16 +187,7 @@ impl Daemon {
         filter: &str,
         log: Option<&Path>,
     ) -> Daemon {
-        let stderr = match log {
-            Some(p) => Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .unwrap(),
-            ),
-            None => Stdio::inherit(),
-        };
+        let stderr = log_sink(log);
         let child = slmd()
             .arg("serve")
             .arg("--socket")
@@ -529,16 +534,7 @@ impl Gateway {
         filter: &str,
         log: Option<&Path>,
     ) -> Gateway {
-        let stderr = match log {
-            Some(p) => Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .unwrap(),
-            ),
-            None => Stdio::inherit(),
-        };
+        let stderr = log_sink(log);
         let child = slmd()
             .args(["gateway", "--broker", broker])
             .args(["--llm-url", &format!("http://127.0.0.1:{llm_port}")])
