@@ -132,7 +132,10 @@ impl Escalations {
             path: state_dir.to_path_buf(),
             source,
         })?;
-        let outbox = Outbox::open(state_dir.join(OUTBOX_FILE), cfg.outbox.clone())?;
+        // A file damaged beyond repair is moved aside (and logged) rather
+        // than stopping every start of the daemon.
+        let (outbox, _set_aside) =
+            Outbox::open_or_set_aside(state_dir.join(OUTBOX_FILE), cfg.outbox.clone())?;
         let redactor = Redactor::new(&cfg.redact)?;
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
         Ok(Escalations {

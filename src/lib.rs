@@ -25,8 +25,7 @@
 //! - [`tui`]: the technicians' terminal UI, a client of the socket.
 //! - [`uplink`]: the MQTT 5 session: outbox draining, answers, status, telemetry, commands.
 //! - [`cli`]: the subcommands.
-// Unsafe code lives in one place: the outbox's child-process check.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod board;

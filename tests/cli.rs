@@ -328,3 +328,46 @@ fn eval_names_the_bad_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.jsonl:2"), "{err}");
 }
+
+#[test]
+fn outbox_check_tells_sound_from_damaged_by_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("outbox.redb");
+    {
+        let ob = slmd::outbox::Outbox::open(&file, Default::default()).unwrap();
+        ob.enqueue(&slmd::outbox::Escalation {
+            id: "x1".into(),
+            created_ms: 1,
+            deadline_ms: u64::MAX,
+            priority: 1,
+            payload: b"{}".to_vec(),
+            local: Vec::new(),
+        })
+        .unwrap();
+    }
+    let check = |extra: &[&str]| {
+        let out = slmd()
+            .args(["outbox", "check"])
+            .args(extra)
+            .arg(&file)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = check(&[]);
+    assert_eq!(code, Some(slmd::outbox::EXIT_SOUND));
+    assert!(stdout.contains("sound"), "{stdout}");
+    assert_eq!(check(&["--no-verify"]).0, Some(slmd::outbox::EXIT_SOUND));
+    std::fs::write(&file, b"garbage ".repeat(100)).unwrap();
+    let (code, _, stderr) = check(&[]);
+    assert_eq!(code, Some(slmd::outbox::EXIT_DAMAGED));
+    assert!(stderr.contains(&*file.to_string_lossy()), "{stderr}");
+    std::fs::remove_file(&file).unwrap();
+    let (code, _, stderr) = check(&[]);
+    assert_eq!(code, Some(slmd::outbox::EXIT_DAMAGED));
+    assert!(stderr.contains("missing"), "{stderr}");
+}

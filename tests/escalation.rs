@@ -102,3 +102,61 @@ async fn a_full_outbox_refuses_new_escalations_and_accepted_ones_survive_a_resta
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// An outbox file damaged beyond repair does not keep the daemon from
+/// starting (a crash loop under systemd): it is moved aside, kept for the
+/// operator, and a new outbox takes escalations. A sound file, checked in
+/// a child process by `slmd outbox check` at every start, is kept whole.
+#[tokio::test]
+async fn a_damaged_outbox_is_set_aside_and_the_daemon_starts_with_a_new_one() {
+    let state = tempfile::tempdir().unwrap();
+    let sock = state.path().join("d.sock");
+    let file = state.path().join("state").join("outbox.redb");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"a file damaged past repair\n".repeat(300)).unwrap();
+    let daemon = common::Daemon::spawn_on(state, sock, &[]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let (_, e) = ask(&mut c, "after-damage").await;
+    let e = e.expect("an escalation frame");
+    assert_eq!(e.state, EscalationState::Queued, "{}", e.note);
+    let aside: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|d| {
+            d.file_name()
+                .to_string_lossy()
+                .starts_with("outbox.redb.damaged-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file is kept once");
+    assert!(std::fs::read(aside[0].path())
+        .unwrap()
+        .starts_with(b"a file damaged"));
+    drop(c);
+    // Restarted on the new file: the escalation is still there.
+    let daemon = daemon.restart(&[]);
+    let mut c = Client::connect(daemon.sock(), "test", Duration::from_secs(120))
+        .await
+        .unwrap();
+    match c
+        .call(&Request::Escalation {
+            id: bounded(&e.escalation),
+        })
+        .await
+        .unwrap()
+    {
+        Response::Escalation(got) => assert_eq!(got.state, EscalationState::Queued),
+        other => panic!("escalation lost: {other:?}"),
+    }
+    // Checking a live file from outside: it is locked by the daemon.
+    let out = common::slmd()
+        .args(["outbox", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(slmd::outbox::EXIT_LOCKED));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already open"));
+    drop(daemon);
+}
