@@ -27,12 +27,12 @@ async fn client(s: &TestServer) -> Client {
 }
 
 fn query(id: &str, text: &str) -> Request {
-    Request::Query(Query {
+    Request::Query(Box::new(Query {
         id: bounded(id),
         text: bounded(text),
         deadline_ms: None,
         no_egress: false,
-    })
+    }))
 }
 
 /// Reads one postcard response from a raw stream.
@@ -450,12 +450,12 @@ async fn a_query_past_its_deadline_gets_deadline_exceeded() {
         let q = query(&format!("f{i}"), "PLC in stop mode with fault LED");
         c.send(&q).await.unwrap();
     }
-    c.send(&Request::Query(Query {
+    c.send(&Request::Query(Box::new(Query {
         id: bounded("late"),
         text: bounded("PLC in stop mode with fault LED"),
         deadline_ms: Some(1),
         no_egress: false,
-    }))
+    })))
     .await
     .unwrap();
     let mut saw = false;

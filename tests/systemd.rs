@@ -114,13 +114,13 @@ fn socket_activation_readiness_watchdog_and_graceful_stop() {
         }
         // Several queries in flight, then SIGTERM: each is still answered.
         for i in 1..=4 {
-            c.send(&Request::Query(Query {
+            c.send(&Request::Query(Box::new(Query {
                 id: heapless::String::try_from(format!("q{i}").as_str()).unwrap(),
                 text: heapless::String::try_from("pump P-3 leaking at the seal, motor hot")
                     .unwrap(),
                 deadline_ms: None,
                 no_egress: true,
-            }))
+            })))
             .await
             .unwrap();
         }

@@ -114,12 +114,12 @@ impl Client {
         let text =
             heapless::String::try_from(text).map_err(|_| ClientError::TextTooLong(text.len()))?;
         self.last_escalation = None;
-        self.send(&Request::Query(Query {
+        self.send(&Request::Query(Box::new(Query {
             id: bounded(id),
             text,
             deadline_ms: None,
             no_egress,
-        }))
+        })))
         .await?;
         loop {
             match self.recv().await? {

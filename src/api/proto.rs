@@ -24,8 +24,10 @@ pub type Text = HString<MAX_TEXT>;
 pub enum Request {
     /// Must be the first frame of a postcard connection.
     Hello(Hello),
-    /// Triage one query.
-    Query(Query),
+    /// Triage one query. Boxed, so that a request (and every connection
+    /// task holding one) is small until a query's text is there: the text's
+    /// bound is inline in `Query`. The wire format is the same.
+    Query(Box<Query>),
     /// Ask for the daemon's status.
     Status,
     /// Ask for the full text of a knowledge-base procedure, by id.
@@ -396,12 +398,12 @@ mod tests {
 
     #[test]
     fn request_round_trips_through_postcard() {
-        let q = Request::Query(Query {
+        let q = Request::Query(Box::new(Query {
             id: bounded("q1"),
             text: bounded("P-101 vibration"),
             deadline_ms: Some(500),
             no_egress: true,
-        });
+        }));
         let bytes = postcard::to_allocvec(&q).unwrap();
         assert_eq!(postcard::from_bytes::<Request>(&bytes).unwrap(), q);
     }

@@ -33,7 +33,11 @@ use tokio_util::task::TaskTracker;
 /// How long shutdown waits for open connections to finish their queries.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Responses queued for one connection's writer.
+/// Boxed: the channel allocates its slots in blocks of 32 up front, and a
+/// block of unboxed responses was 12 KiB per connection.
 const WRITE_QUEUE: usize = 32;
+/// Read buffer of a connection.
+const READ_BUFFER: usize = 1024;
 /// Escalations one connection follows for live updates; past this, a client
 /// fetches the state by id.
 const FOLLOWED_PER_CONNECTION: usize = 256;
@@ -72,15 +76,20 @@ enum Mode {
 }
 
 /// A request that could not be read; `fatal` closes the connection.
-struct Bad {
-    msg: ErrorMsg,
-    fatal: bool,
+/// A request the socket refuses: the error frame sent back, and whether
+/// the connection is closed after it.
+#[derive(Debug)]
+pub struct BadRequest {
+    /// The error frame (boxed: it carries its bounded message inline).
+    pub msg: Box<ErrorMsg>,
+    /// The connection is closed after it (an unsupported version).
+    pub fatal: bool,
 }
 
-impl Bad {
-    fn new(code: ErrorCode, message: impl AsRef<str>, fatal: bool) -> Bad {
-        Bad {
-            msg: ErrorMsg::new(None, code, message.as_ref()),
+impl BadRequest {
+    fn new(code: ErrorCode, message: impl AsRef<str>, fatal: bool) -> BadRequest {
+        BadRequest {
+            msg: Box::new(ErrorMsg::new(None, code, message.as_ref())),
             fatal,
         }
     }
@@ -293,7 +302,9 @@ async fn connection(stream: UnixStream, server: &Arc<Server>, shutdown: Cancella
     }
     let api = &server.api;
     let (rd, mut wr) = stream.into_split();
-    let mut rd = BufReader::with_capacity(16 * 1024, rd);
+    // Small: an idle connection holds only this; a frame body is read
+    // past it into a buffer of the declared size.
+    let mut rd = BufReader::with_capacity(READ_BUFFER, rd);
 
     // The first byte picks the framing: `{` starts JSON lines.
     let first = tokio::time::timeout(
@@ -317,7 +328,7 @@ async fn connection(stream: UnixStream, server: &Arc<Server>, shutdown: Cancella
     };
 
     let gone = CancellationToken::new();
-    let (tx, mut rx) = mpsc::channel::<Response>(WRITE_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Box<Response>>(WRITE_QUEUE);
     let writer = {
         let gone = gone.clone();
         async move {
@@ -354,7 +365,7 @@ type Followed = Arc<Mutex<HashMap<String, Id>>>;
 async fn forward_updates(
     escalations: Option<Arc<Escalations>>,
     followed: Followed,
-    tx: mpsc::Sender<Response>,
+    tx: mpsc::Sender<Box<Response>>,
     done: CancellationToken,
 ) {
     let Some(esc) = escalations else {
@@ -383,7 +394,7 @@ async fn forward_updates(
         };
         if let Some(q) = query {
             let msg = Response::Escalation(Box::new(EscalationMsg::from_view(&q, &v)));
-            if tx.send(msg).await.is_err() {
+            if tx.send(Box::new(msg)).await.is_err() {
                 return;
             }
         }
@@ -394,7 +405,7 @@ async fn read_loop(
     mut rd: BufReader<OwnedReadHalf>,
     mode: Mode,
     server: &Arc<Server>,
-    tx: mpsc::Sender<Response>,
+    tx: mpsc::Sender<Box<Response>>,
     gone: CancellationToken,
     shutdown: CancellationToken,
     followed: Followed,
@@ -406,7 +417,7 @@ async fn read_loop(
     if mode == Mode::Postcard {
         match read_postcard(&mut rd, api, api.first_byte_timeout).await {
             Ok(Request::Hello(h)) if h.version == PROTOCOL_VERSION => {
-                let _ = tx.send(Response::Hello(server_hello())).await;
+                let _ = tx.send(Box::new(Response::Hello(server_hello()))).await;
             }
             Ok(Request::Hello(h)) => {
                 let msg = format!(
@@ -414,28 +425,28 @@ async fn read_loop(
                     h.version
                 );
                 let _ = tx
-                    .send(Response::Error(ErrorMsg::new(
+                    .send(Box::new(Response::Error(ErrorMsg::new(
                         None,
                         ErrorCode::UnsupportedVersion,
                         &msg,
-                    )))
+                    ))))
                     .await;
                 return;
             }
             Ok(_) => {
                 let msg = "the first frame must be a Hello";
                 let _ = tx
-                    .send(Response::Error(ErrorMsg::new(
+                    .send(Box::new(Response::Error(ErrorMsg::new(
                         None,
                         ErrorCode::HelloRequired,
                         msg,
-                    )))
+                    ))))
                     .await;
                 return;
             }
             Err(None) => return,
             Err(Some(bad)) => {
-                let _ = tx.send(Response::Error(bad.msg)).await;
+                let _ = tx.send(Box::new(Response::Error(*bad.msg))).await;
                 return;
             }
         }
@@ -464,27 +475,27 @@ async fn read_loop(
                 let followed = followed.clone();
                 tasks.spawn(async move {
                     for reply in answer(q, &server, &gone, received, &followed).await {
-                        let _ = tx.send(reply).await;
+                        let _ = tx.send(Box::new(reply)).await;
                     }
                     drop(permit);
                 });
             }
             Ok(Request::Status) => {
-                let _ = tx.send(Response::Status(server.status())).await;
+                let _ = tx.send(Box::new(Response::Status(server.status()))).await;
             }
             Ok(Request::Procedure { id }) => {
-                let _ = tx.send(server.procedure(&id)).await;
+                let _ = tx.send(Box::new(server.procedure(&id))).await;
             }
             Ok(Request::Escalation { id }) => {
                 let server = server.clone();
                 let reply = tokio::task::spawn_blocking(move || server.escalation(&id)).await;
                 if let Ok(reply) = reply {
-                    let _ = tx.send(reply).await;
+                    let _ = tx.send(Box::new(reply)).await;
                 }
             }
             Ok(Request::Hello(_)) => {
                 let msg = ErrorMsg::new(None, ErrorCode::Malformed, "Hello was already exchanged");
-                let _ = tx.send(Response::Error(msg)).await;
+                let _ = tx.send(Box::new(Response::Error(msg))).await;
             }
             Err(None) => {
                 // EOF. A half-closed client still waits for its answers; a
@@ -497,7 +508,7 @@ async fn read_loop(
             Err(Some(bad)) => {
                 let fatal = bad.fatal;
                 tracing::debug!(code = ?bad.msg.code, message = %bad.msg.message, "bad request");
-                let _ = tx.send(Response::Error(bad.msg)).await;
+                let _ = tx.send(Box::new(Response::Error(*bad.msg))).await;
                 if fatal {
                     break;
                 }
@@ -533,38 +544,47 @@ async fn read_postcard(
     rd: &mut BufReader<OwnedReadHalf>,
     api: &ApiConfig,
     idle: Duration,
-) -> Result<Request, Option<Bad>> {
+) -> Result<Request, Option<BadRequest>> {
     let body = codec::read_frame(rd, api.max_frame_bytes, idle, api.frame_timeout)
         .await
         .map_err(frame_error)?;
-    postcard::from_bytes::<Request>(&body).map_err(|e| {
-        Some(match e {
-            postcard::Error::DeserializeBadUtf8 => {
-                Bad::new(ErrorCode::InvalidUtf8, "a text field is not valid UTF-8", false)
-            }
-            other => Bad::new(
-                ErrorCode::Malformed,
-                format!(
-                    "frame is not a valid request ({other}); text is limited to {MAX_TEXT} bytes, ids to {MAX_ID}"
-                ),
-                false,
+    decode_postcard(&body).map_err(Some)
+}
+
+/// Decodes one postcard frame body into a request, as the socket does.
+pub fn decode_postcard(body: &[u8]) -> Result<Request, BadRequest> {
+    postcard::from_bytes::<Request>(body).map_err(|e| match e {
+        postcard::Error::DeserializeBadUtf8 => {
+            BadRequest::new(ErrorCode::InvalidUtf8, "a text field is not valid UTF-8", false)
+        }
+        other => BadRequest::new(
+            ErrorCode::Malformed,
+            format!(
+                "frame is not a valid request ({other}); text is limited to {MAX_TEXT} bytes, ids to {MAX_ID}"
             ),
-        })
+            false,
+        ),
     })
 }
 
-fn frame_error(e: FrameError) -> Option<Bad> {
+fn frame_error(e: FrameError) -> Option<BadRequest> {
     match e {
         FrameError::Closed => None,
-        FrameError::Idle(d) => Some(Bad::new(
+        FrameError::Idle(d) => Some(BadRequest::new(
             ErrorCode::Timeout,
             format!("idle for {d:?}; closing"),
             true,
         )),
-        FrameError::TooLarge { .. } => {
-            Some(Bad::new(ErrorCode::FrameTooLarge, e.to_string(), true))
-        }
-        FrameError::Truncated(_) => Some(Bad::new(ErrorCode::TruncatedFrame, e.to_string(), true)),
+        FrameError::TooLarge { .. } => Some(BadRequest::new(
+            ErrorCode::FrameTooLarge,
+            e.to_string(),
+            true,
+        )),
+        FrameError::Truncated(_) => Some(BadRequest::new(
+            ErrorCode::TruncatedFrame,
+            e.to_string(),
+            true,
+        )),
         FrameError::Io(_) => None,
     }
 }
@@ -603,34 +623,38 @@ enum JsonOp {
 async fn read_json(
     rd: &mut BufReader<OwnedReadHalf>,
     server: &Server,
-) -> Result<Request, Option<Bad>> {
+) -> Result<Request, Option<BadRequest>> {
     let api = &server.api;
     let line = codec::read_line(rd, api.max_frame_bytes, api.idle_timeout, api.frame_timeout)
         .await
         .map_err(frame_error)?;
-    let text = std::str::from_utf8(&line).map_err(|_| {
-        Some(Bad::new(
-            ErrorCode::InvalidUtf8,
-            "line is not valid UTF-8",
-            false,
-        ))
-    })?;
+    decode_json_line(&line, || {
+        server.json_ids.fetch_add(1, Ordering::Relaxed) + 1
+    })
+    .map_err(Some)
+}
+
+/// Decodes one JSON request line, as the socket does; `next_id` numbers
+/// the queries that carry no id of their own.
+pub fn decode_json_line(line: &[u8], next_id: impl FnOnce() -> u64) -> Result<Request, BadRequest> {
+    let text = std::str::from_utf8(line)
+        .map_err(|_| BadRequest::new(ErrorCode::InvalidUtf8, "line is not valid UTF-8", false))?;
     if text.trim().is_empty() {
-        return Err(Some(Bad::new(ErrorCode::Malformed, "empty line", false)));
+        return Err(BadRequest::new(ErrorCode::Malformed, "empty line", false));
     }
     let req: JsonRequest = serde_json::from_str(text).map_err(|e| {
-        Some(Bad::new(
+        BadRequest::new(
             ErrorCode::Malformed,
             format!("bad JSON request: {e}"),
             false,
-        ))
+        )
     })?;
     if let Some(v) = req.v.filter(|v| *v != PROTOCOL_VERSION) {
-        return Err(Some(Bad::new(
+        return Err(BadRequest::new(
             ErrorCode::UnsupportedVersion,
             format!("protocol version {v} is not supported; this daemon speaks {PROTOCOL_VERSION}"),
             true,
-        )));
+        ));
     }
     match req.op {
         JsonOp::Status => Ok(Request::Status),
@@ -638,56 +662,51 @@ async fn read_json(
         JsonOp::Procedure => {
             let want = req.procedure.unwrap_or_default();
             let id = heapless::String::try_from(want.as_str()).map_err(|_| {
-                Some(Bad::new(
+                BadRequest::new(
                     ErrorCode::Malformed,
                     format!("procedure is over {MAX_ID} bytes"),
                     false,
-                ))
+                )
             })?;
             Ok(Request::Procedure { id })
         }
         JsonOp::Escalation => {
             let want = req.escalation.unwrap_or_default();
             let id = heapless::String::try_from(want.as_str()).map_err(|_| {
-                Some(Bad::new(
+                BadRequest::new(
                     ErrorCode::Malformed,
                     format!("escalation is over {MAX_ID} bytes"),
                     false,
-                ))
+                )
             })?;
             Ok(Request::Escalation { id })
         }
         JsonOp::Query => {
             let id: Id = match req.id {
                 Some(id) => heapless::String::try_from(id.as_str()).map_err(|_| {
-                    Some(Bad::new(
+                    BadRequest::new(
                         ErrorCode::Malformed,
                         format!("id is over {MAX_ID} bytes"),
                         false,
-                    ))
+                    )
                 })?,
-                None => bounded(&format!(
-                    "j{}",
-                    server.json_ids.fetch_add(1, Ordering::Relaxed) + 1
-                )),
+                None => bounded(&format!("j{}", next_id())),
             };
             let body = req.text.unwrap_or_default();
-            let text = heapless::String::try_from(body.as_str()).map_err(|_| {
-                Some(Bad {
-                    msg: ErrorMsg::new(
-                        Some(id.clone()),
-                        ErrorCode::BadText,
-                        &format!("text is {} bytes; the limit is {MAX_TEXT}", body.len()),
-                    ),
-                    fatal: false,
-                })
+            let text = heapless::String::try_from(body.as_str()).map_err(|_| BadRequest {
+                msg: Box::new(ErrorMsg::new(
+                    Some(id.clone()),
+                    ErrorCode::BadText,
+                    &format!("text is {} bytes; the limit is {MAX_TEXT}", body.len()),
+                )),
+                fatal: false,
             })?;
-            Ok(Request::Query(Query {
+            Ok(Request::Query(Box::new(Query {
                 id,
                 text,
                 deadline_ms: req.deadline_ms,
                 no_egress: req.no_egress,
-            }))
+            })))
         }
     }
 }
@@ -695,7 +714,7 @@ async fn read_json(
 /// Runs one query through the pool: the escalation's state when it was
 /// escalated, then the decision. Empty when the client went away.
 async fn answer(
-    q: Query,
+    q: Box<Query>,
     server: &Arc<Server>,
     gone: &CancellationToken,
     received: Instant,

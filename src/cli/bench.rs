@@ -61,6 +61,15 @@ pub struct BenchArgs {
     /// broker (mqtt://HOST:PORT), as after an outage, and report the rate.
     #[arg(long, value_name = "URL", requires = "outbox")]
     broker: Option<String>,
+    /// Measure the daemon under load instead: queries per second and p95
+    /// at 1, 2, 4 clients and twice the engine pool, busy replies past the
+    /// pool, RSS with 1 000 idle and 1 000 header-only connections, and the
+    /// outbox at its byte budget.
+    #[arg(long, conflicts_with = "outbox")]
+    load: bool,
+    /// With --load: seconds per client count.
+    #[arg(long, default_value_t = 10, requires = "load")]
+    seconds: u64,
 }
 
 struct Lat {
@@ -87,6 +96,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         return outbox_bench(&args, n.max(10));
     }
     let cfg = crate::config::Config::default_config();
+    if args.load {
+        return super::load::run(
+            &super::model_dir(args.model_dir.clone(), &cfg),
+            &super::kb_index(args.kb_index.clone(), &cfg),
+            args.seconds.max(1),
+        );
+    }
     let model_dir = super::model_dir(args.model_dir.clone(), &cfg);
     let kb_index = super::kb_index(args.kb_index.clone(), &cfg);
     let runs = args.runs.max(20);

@@ -5,7 +5,9 @@ pub mod client_cmds;
 pub mod eval;
 pub mod fleet;
 pub mod kb;
+pub mod load;
 pub mod serve;
+pub mod soak;
 
 use crate::config::Config;
 use std::path::{Path, PathBuf};

@@ -449,9 +449,15 @@ impl crate::uplink::Report for DaemonReport {
             Ok(new) => new,
             Err(e) => return refuse(Some(msg.version), e.to_string()),
         };
-        let redactor = match crate::redact::Redactor::new(&new.escalation.redact) {
-            Ok(r) => r,
-            Err(e) => return refuse(Some(msg.version), format!("redact: {e}")),
+        // Rebuilt only when its settings changed: building one compiles
+        // every pattern and numbering plan again.
+        let redactor = if new.escalation.redact == applied.0.escalation.redact {
+            None
+        } else {
+            match crate::redact::Redactor::new(&new.escalation.redact) {
+                Ok(r) => Some(r),
+                Err(e) => return refuse(Some(msg.version), format!("redact: {e}")),
+            }
         };
         let stored = applied.1.merged(&msg);
         if let Err(e) = stored.save(&self.state_dir) {
@@ -462,7 +468,9 @@ impl crate::uplink::Report for DaemonReport {
         }
         self.pipeline.set_triage_config(new.triage.clone());
         self.budget.set_per_hour(new.escalation.max_per_hour);
-        self.escalations.set_redactor(redactor);
+        if let Some(redactor) = redactor {
+            self.escalations.set_redactor(redactor);
+        }
         *applied = (new, stored);
         tracing::info!(
             version = msg.version,

@@ -204,13 +204,13 @@ async fn connection(
 
 fn request(cmd: NetCmd) -> Request {
     match cmd {
-        NetCmd::Query { id, text } => Request::Query(Query {
+        NetCmd::Query { id, text } => Request::Query(Box::new(Query {
             id: bounded(&id),
             // The UI refuses over-long text before it gets here.
             text: bounded(&text),
             deadline_ms: None,
             no_egress: false,
-        }),
+        })),
         NetCmd::Status => Request::Status,
         NetCmd::Procedure { id } => Request::Procedure { id: bounded(&id) },
     }
