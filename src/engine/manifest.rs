@@ -79,6 +79,13 @@ fn one() -> f32 {
 }
 
 impl Manifest {
+    /// Parses and checks a manifest's TOML text.
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
     /// Checks what serde cannot: supported pooling, sane sizes, required files.
     pub fn validate(&self) -> Result<(), String> {
         if self.pooling != "mean" {

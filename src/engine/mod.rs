@@ -251,17 +251,10 @@ impl Engine {
             path: path.to_path_buf(),
             reason: "not valid UTF-8".into(),
         })?;
-        let manifest: Manifest = toml::from_str(&text).map_err(|e| EngineError::Manifest {
+        Manifest::parse(&text).map_err(|reason| EngineError::Manifest {
             path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        manifest
-            .validate()
-            .map_err(|reason| EngineError::Manifest {
-                path: path.to_path_buf(),
-                reason,
-            })?;
-        Ok(manifest)
+            reason,
+        })
     }
 
     /// Reads every file named by the manifest and checks its hash. Returns the

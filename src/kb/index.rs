@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 7] = b"SLMDKB\0";
+/// The first bytes of an index file.
+pub const MAGIC: &[u8; 7] = b"SLMDKB\0";
 /// The payload format this build writes and reads.
-const FORMAT: u8 = 2;
+pub const FORMAT: u8 = 2;
 /// Largest index file accepted; a real one is a few hundred KiB.
 const MAX_INDEX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -138,6 +139,22 @@ impl Index {
             )));
         }
         let bytes = std::fs::read(path).map_err(io)?;
+        Self::from_bytes(&bytes, path, model_sha256)
+    }
+
+    /// Decodes an index file's bytes (`path` names it in errors) and checks
+    /// it was built by the model with `model_sha256`.
+    pub fn from_bytes(bytes: &[u8], path: &Path, model_sha256: &str) -> Result<Index, IndexError> {
+        let corrupt = |reason: String| IndexError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if bytes.len() as u64 > MAX_INDEX_BYTES {
+            return Err(corrupt(format!(
+                "{} bytes is over the {MAX_INDEX_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
         if bytes.len() < 40 || &bytes[..7] != MAGIC {
             return Err(corrupt("wrong magic number or truncated header".into()));
         }
@@ -197,6 +214,11 @@ impl Index {
             h.update(d.source_sha256.as_bytes());
         }
         hex::encode(&h.finalize()[..6])
+    }
+
+    /// Length of the vectors (the embedding dimension).
+    pub fn dim(&self) -> usize {
+        self.payload.dim as usize
     }
 
     /// The `k` procedures closest to a normalised query vector, best first,

@@ -5,4 +5,4 @@ mod doc;
 mod index;
 
 pub use doc::{load_dir, DocError, Procedure};
-pub use index::{Hit, Index, IndexError};
+pub use index::{Hit, Index, IndexError, FORMAT as INDEX_FORMAT, MAGIC as INDEX_MAGIC};

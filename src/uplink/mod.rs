@@ -480,17 +480,13 @@ fn reason_code(r: &PubAckReason) -> u8 {
 /// invalid, or answers an escalation this device never made (and so was
 /// ignored).
 async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) -> bool {
-    let msg: AnswerMsg = match serde_json::from_slice(payload) {
+    let msg = match parse_answer(payload) {
         Ok(m) => m,
         Err(e) => {
-            tracing::warn!(error = %e, bytes = payload.len(), "malformed answer ignored");
+            tracing::warn!(error = %e, bytes = payload.len(), "malformed or invalid answer ignored");
             return false;
         }
     };
-    if let Err(e) = msg.validate() {
-        tracing::warn!(error = %e, "invalid answer ignored");
-        return false;
-    }
     let esc = esc.clone();
     match tokio::task::spawn_blocking(move || esc.receive_answer(&msg)).await {
         Ok(Ok(crate::outbox::AnswerStored::Unknown)) => return false,
@@ -499,6 +495,29 @@ async fn receive_answer(esc: &Arc<Escalations>, payload: &[u8]) -> bool {
         Err(e) => tracing::warn!(error = %e, "answer task failed"),
     }
     true
+}
+
+/// A message on the `cmd` topic.
+#[derive(Debug, serde::Deserialize)]
+pub struct Cmd {
+    /// ping, flush, status or reload.
+    pub cmd: String,
+    /// Echoed in the reply.
+    #[serde(default)]
+    pub id: Option<serde_json::Value>,
+}
+
+/// Decodes a `cmd` message, as the uplink does.
+pub fn parse_command(payload: &[u8]) -> Result<Cmd, serde_json::Error> {
+    serde_json::from_slice(payload)
+}
+
+/// Decodes and checks an `answer` message, as the uplink does before it
+/// stores the answer.
+pub fn parse_answer(payload: &[u8]) -> Result<AnswerMsg, String> {
+    let msg: AnswerMsg = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    msg.validate()?;
+    Ok(msg)
 }
 
 /// `cmd` topic: `{"cmd": "ping" | "flush" | "status" | "reload", "id": …}`; the reply
@@ -511,19 +530,13 @@ async fn command(
     report: &Arc<dyn Report>,
     p: &rumqttc::v5::mqttbytes::v5::Publish,
 ) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Cmd {
-        cmd: String,
-        #[serde(default)]
-        id: Option<serde_json::Value>,
-    }
     let props = p.properties.clone().unwrap_or_default();
     let reply_to = props
         .response_topic
         .clone()
         .unwrap_or_else(|| device_topic(device, "cmd/reply"));
     let mut understood = true;
-    let reply = match serde_json::from_slice::<Cmd>(&p.payload) {
+    let reply = match parse_command(&p.payload) {
         Err(e) => {
             understood = false;
             tracing::warn!(error = %e, bytes = p.payload.len(), "malformed command ignored");
