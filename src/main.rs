@@ -467,6 +467,8 @@ fn main() -> anyhow::Result<()> {
                 verify_on_open: !no_verify,
                 ..slmd::outbox::OutboxConfig::default()
             };
+            // The daemon reads this line to know the check reached the file.
+            println!("{}{}", slmd::outbox::CHECK_STARTED, file.display());
             let code = match slmd::outbox::Outbox::check_file(&file, &cfg) {
                 Ok(false) => {
                     println!("{}: sound", file.display());

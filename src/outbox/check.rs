@@ -43,7 +43,10 @@ pub fn exit_code(e: &OutboxError) -> i32 {
     }
 }
 
-/// Most bytes of the child's stderr kept for the reason.
+/// The first line `slmd outbox check` prints, before it opens the file.
+pub const STARTED: &str = "checking ";
+
+/// Most bytes of the child's output kept.
 const STDERR_LIMIT: usize = 4096;
 
 /// Longest a check may run: far more than a repair of the largest outbox
@@ -90,6 +93,11 @@ pub(super) fn check(
 ) -> Checked {
     if let Some(program) = PROGRAM.get() {
         match in_child(program, path, cfg, verify, LIMIT) {
+            // No verdict from the child: where panics unwind, check here.
+            Ok(Checked::Unknown(why)) if cfg!(panic = "unwind") => {
+                tracing::warn!(program = %program.display(), %why,
+                    "the outbox check in a child process gave no verdict; checking here");
+            }
             Ok(c) => return c,
             Err(e) => tracing::warn!(program = %program.display(), error = %e,
                 "cannot start the outbox check in a child process; checking here"),
@@ -135,23 +143,28 @@ fn in_child(
         .arg(path)
         .env("RUST_LOG", "error")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
-    // Read on a thread so that a chatty child cannot fill the pipe and
-    // hang; only the first bytes are kept.
-    let stderr = child.stderr.take().map(|mut err| {
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut kept = Vec::new();
-            let mut buf = [0u8; 1024];
-            while let Ok(n @ 1..) = err.read(&mut buf) {
-                let room = STDERR_LIMIT.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-            kept
+    // Read on threads so that a chatty child cannot fill a pipe and hang;
+    // only the first bytes are kept.
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> Option<std::thread::JoinHandle<Vec<u8>>> {
+        pipe.map(|mut p| {
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                let mut buf = [0u8; 1024];
+                while let Ok(n @ 1..) = p.read(&mut buf) {
+                    let room = STDERR_LIMIT.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                kept
+            })
         })
-    });
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -167,10 +180,20 @@ fn in_child(
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let said = stderr
-        .and_then(|t| t.join().ok())
-        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-        .unwrap_or_default();
+    let read = |t: Option<std::thread::JoinHandle<Vec<u8>>>| {
+        t.and_then(|t| t.join().ok())
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default()
+    };
+    let (out, said) = (read(stdout), read(stderr));
+    // The check announces itself first: without that line the program did
+    // not get to the file (not this program, or it could not start), which
+    // says nothing about the file.
+    if !out.starts_with(STARTED) {
+        return Ok(Checked::Unknown(format!(
+            "the check program did not start ({status})"
+        )));
+    }
     let last = said
         .lines()
         .last()
@@ -242,25 +265,38 @@ mod tests {
             }
         };
         let long = Duration::from_secs(20);
-        assert!(matches!(run(&script("exit 0"), long), Checked::Sound));
-        assert!(matches!(run(&script("exit 10"), long), Checked::Repaired));
+        let started = |rest: &str| script(&format!("echo '{STARTED}x'; {rest}"));
+        assert!(matches!(run(&started("exit 0"), long), Checked::Sound));
+        assert!(matches!(run(&started("exit 10"), long), Checked::Repaired));
         assert!(matches!(
-            run(&script("echo 'slmd: bad page' >&2; exit 11"), long),
+            run(&started("echo 'slmd: bad page' >&2; exit 11"), long),
             Checked::Refused(OutboxError::Corrupt { reason, .. }) if reason == "bad page"
         ));
         assert!(matches!(
-            run(&script("exit 12"), long),
+            run(&started("exit 12"), long),
             Checked::Refused(OutboxError::Locked { .. })
         ));
-        assert!(matches!(run(&script("exit 13"), long), Checked::Other));
+        assert!(matches!(run(&started("exit 13"), long), Checked::Other));
         assert!(matches!(
-            run(&script("kill -ABRT $$"), long),
+            run(&started("kill -ABRT $$"), long),
             Checked::Crashed(_)
         ));
         assert!(matches!(
-            run(&script("sleep 30; exit 0"), Duration::from_millis(300)),
+            run(&started("sleep 30; exit 0"), Duration::from_millis(300)),
             Checked::Unknown(_)
         ));
-        assert!(in_child(&dir.path().join("missing"), &f, &cfg, true, long).is_err());
+        // A program that never got to the file says nothing about it, even
+        // when it dies: the file is not taken for damaged.
+        assert!(matches!(
+            run(&script("kill -ABRT $$"), long),
+            Checked::Unknown(_)
+        ));
+        assert!(matches!(run(&script("exit 11"), long), Checked::Unknown(_)));
+        // A missing program: an error (natively) or a program that did not
+        // start (under an emulator that runs exec itself), never a verdict.
+        match in_child(&dir.path().join("missing"), &f, &cfg, true, long) {
+            Err(_) | Ok(Checked::Unknown(_)) => {}
+            Ok(other) => panic!("a missing program gave {other:?}"),
+        }
     }
 }

@@ -947,7 +947,8 @@ fn open_error(path: &Path, e: DatabaseError) -> OutboxError {
 
 mod check;
 pub use check::{
-    check_with_program, exit_code, EXIT_DAMAGED, EXIT_LOCKED, EXIT_OTHER, EXIT_REPAIRED, EXIT_SOUND,
+    check_with_program, exit_code, EXIT_DAMAGED, EXIT_LOCKED, EXIT_OTHER, EXIT_REPAIRED,
+    EXIT_SOUND, STARTED as CHECK_STARTED,
 };
 
 /// What became of a central answer given to [`Outbox::store_answer`].
