@@ -277,7 +277,7 @@ fn end_to_end(pipeline: Pipeline, cfg: &crate::config::Config, runs: usize) -> a
     use crate::api::server::{self, Server, ServerInfo};
     use crate::workers::{Stats, WorkerPool};
     use std::sync::Arc;
-    let dir = tempfile_dir()?;
+    let dir = super::scratch_dir("bench")?;
     let sock = dir.join("bench.sock");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -318,14 +318,8 @@ fn end_to_end(pipeline: Pipeline, cfg: &crate::config::Config, runs: usize) -> a
     })
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("slmd-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
-}
-
 fn daemon_figures(model_dir: &Path, kb_index: &Path) -> anyhow::Result<(Duration, u64, u64)> {
-    let dir = tempfile_dir()?;
+    let dir = super::scratch_dir("bench")?;
     let sock = dir.join("d.sock");
     let exe = std::env::current_exe()?;
     let started = Instant::now();
@@ -383,7 +377,7 @@ fn ort(
         .or_else(|| std::env::var_os("SLMD_PYTHON").map(PathBuf::from))
         .or_else(|| Some(root.join("models/.venv/bin/python")).filter(|p| p.exists()))
         .unwrap_or_else(|| PathBuf::from("python3"));
-    let dir = tempfile_dir()?;
+    let dir = super::scratch_dir("bench")?;
     let tokens = dir.join("tokens.json");
     std::fs::write(
         &tokens,
@@ -452,7 +446,7 @@ fn outbox_bench(args: &BenchArgs, n: usize) -> anyhow::Result<()> {
     let kb_index = super::kb_index(args.kb_index.clone(), &cfg);
     let pipeline = Pipeline::load(&model_dir, &kb_index, &cfg)?;
     let decision = pipeline.decide("what is the capital of Australia", false)?;
-    let dir = tempfile_dir()?.join("outbox");
+    let dir = super::scratch_dir("bench")?.join("outbox");
     let device = "bench-outbox";
     let esc = Arc::new(crate::escalations::Escalations::open(
         &dir,

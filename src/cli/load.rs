@@ -52,8 +52,7 @@ impl Served {
 }
 
 fn serve(model_dir: &Path, kb_index: &Path) -> anyhow::Result<Served> {
-    let dir = std::env::temp_dir().join(format!("slmd-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = super::scratch_dir("load")?;
     let conf = dir.join("slmd.toml");
     // Room for the held connections; no broker, so escalations stay queued;
     // an hourly budget that the run does not spend.
@@ -83,19 +82,6 @@ fn serve(model_dir: &Path, kb_index: &Path) -> anyhow::Result<Served> {
     Ok(Served { child, sock, dir })
 }
 
-async fn connect(sock: &Path) -> anyhow::Result<Client> {
-    let t = Instant::now();
-    loop {
-        match Client::connect(sock, "bench-load", Duration::from_secs(60)).await {
-            Ok(c) => return Ok(c),
-            Err(e) if t.elapsed() > Duration::from_secs(120) => {
-                bail!("daemon not accepting after 120 s: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-}
-
 /// What one load level gave.
 struct Level {
     clients: usize,
@@ -111,7 +97,7 @@ async fn level(sock: &Path, clients: usize, secs: u64) -> anyhow::Result<Level> 
     for n in 0..clients {
         let sock = sock.to_path_buf();
         tasks.push(tokio::spawn(async move {
-            let mut c = connect(&sock).await?;
+            let mut c = super::connect_when_up(&sock, "bench-load").await?;
             let (mut answered, mut busy, mut lat) = (0usize, 0usize, Vec::new());
             let mut k = n;
             while Instant::now() < until {
@@ -182,7 +168,9 @@ async fn hold(sock: &Path, n: usize, header_only: bool) -> anyhow::Result<Vec<He
             s.write_all(&[0, 0]).await?;
             held.push(HeldConn::Raw(s));
         } else {
-            held.push(HeldConn::Client(Box::new(connect(sock).await?)));
+            held.push(HeldConn::Client(Box::new(
+                super::connect_when_up(sock, "bench-load").await?,
+            )));
         }
     }
     Ok(held)
@@ -195,7 +183,7 @@ enum HeldConn {
 }
 
 async fn fill_outbox(sock: &Path) -> anyhow::Result<()> {
-    let mut c = connect(sock).await?;
+    let mut c = super::connect_when_up(sock, "bench-load").await?;
     let mut accepted: Vec<String> = Vec::new();
     let mut refusal = None;
     for n in 0..10_000 {
@@ -257,7 +245,7 @@ pub fn run(model_dir: &Path, kb_index: &Path, secs: u64) -> anyhow::Result<()> {
     );
     rt.block_on(async {
         // Warm up: the first queries page the model in.
-        let mut c = connect(&served.sock).await?;
+        let mut c = super::connect_when_up(&served.sock, "bench-load").await?;
         for k in 0..20 {
             c.query(&format!("w{k}"), QUERIES[k % QUERIES.len()], true)
                 .await?;
@@ -277,7 +265,7 @@ pub fn run(model_dir: &Path, kb_index: &Path, secs: u64) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let with_both = served.rss_kib()?;
         // Still serving with 2 000 connections held.
-        let mut c = connect(&served.sock).await?;
+        let mut c = super::connect_when_up(&served.sock, "bench-load").await?;
         let t = Instant::now();
         c.query("held", QUERIES[0], true).await?;
         let answered_in = t.elapsed();

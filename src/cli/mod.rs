@@ -40,6 +40,34 @@ pub fn kb_index(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
 }
 
 /// Socket: flag, then config, then the per-user default.
+/// Connects to a daemon that may still be starting, retrying for up to
+/// two minutes (model load under an emulator takes a while).
+pub(crate) async fn connect_when_up(
+    sock: &Path,
+    agent: &str,
+) -> anyhow::Result<crate::api::client::Client> {
+    let t = std::time::Instant::now();
+    loop {
+        match crate::api::client::Client::connect(sock, agent, std::time::Duration::from_secs(60))
+            .await
+        {
+            Ok(c) => return Ok(c),
+            Err(e) if t.elapsed() > std::time::Duration::from_secs(120) => {
+                anyhow::bail!("daemon not accepting after 120 s: {e}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// A fresh directory under the temp dir named for `what` and this process.
+pub(crate) fn scratch_dir(what: &str) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    let dir = std::env::temp_dir().join(format!("slmd-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
 pub fn socket(flag: Option<PathBuf>, cfg: &Config) -> PathBuf {
     flag.or_else(|| cfg.socket.clone())
         .unwrap_or_else(crate::paths::default_socket)

@@ -14,11 +14,11 @@
 //! It fails (exit status 1) when a query takes over 60 s (a stuck
 //! connection), when an escalation accepted by the daemon is not answered
 //! by the end, when the daemon's memory grows beyond noise after warm-up
-//! (the mean of the last third against the second, by more than 2 MiB), when a
+//! (the first minute or third: the mean of the last half of the rest against
+//! its first half, by more than 2 MiB), when a
 //! connection is left open at the end, or when the last configuration was
 //! not applied.
 
-use crate::api::client::Client;
 use crate::api::proto::{bounded, EscalationState, Request, Response};
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -205,19 +205,6 @@ fn gateway(broker: &str, llm_port: u16) -> anyhow::Result<Proc> {
     Ok(Proc(child))
 }
 
-async fn connect(sock: &Path) -> anyhow::Result<Client> {
-    let t = Instant::now();
-    loop {
-        match Client::connect(sock, "soak", Duration::from_secs(60)).await {
-            Ok(c) => return Ok(c),
-            Err(e) if t.elapsed() > Duration::from_secs(120) => {
-                bail!("daemon not accepting after 120 s: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
 /// Publishes remote configuration `version` (retained, QoS 1).
 async fn publish_config(broker_port: u16, version: u64) -> anyhow::Result<()> {
     let mut opts =
@@ -266,16 +253,10 @@ pub fn run(args: SoakArgs) -> anyhow::Result<()> {
     let cfg = crate::config::Config::default_config();
     let model_dir = super::model_dir(args.model_dir.clone(), &cfg);
     let kb_index = super::kb_index(args.kb_index.clone(), &cfg);
-    let dir = tempfile_dir()?;
+    let dir = super::scratch_dir("soak")?;
     let result = soak(&args, &model_dir, &kb_index, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     result
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("slmd-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
 }
 
 fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyhow::Result<()> {
@@ -323,7 +304,7 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
     let mut rss: Vec<f64> = Vec::new();
     let (mut local, mut escalated, mut broker_restarts, mut gateway_restarts) = (0u64, 0u64, 0, 0);
     let mut config_version = 1u64;
-    let mut c = rt.block_on(connect(&sock))?;
+    let mut c = rt.block_on(super::connect_when_up(&sock, "soak"))?;
     let (mut next_broker, mut next_gateway, mut next_config, mut next_sample) = (
         Duration::from_secs(30),
         Duration::from_secs(45),
@@ -400,7 +381,7 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
 
     // Every accepted escalation answered.
     let settle = Instant::now();
-    let mut c = rt.block_on(connect(&sock))?;
+    let mut c = rt.block_on(super::connect_when_up(&sock, "soak"))?;
     let mut unanswered = accepted.clone();
     while !unanswered.is_empty() && settle.elapsed() < SETTLE {
         let mut still = Vec::new();
@@ -424,7 +405,10 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
     let applied = rt.block_on(applied_config_version(broker_port))?;
     drop(gw);
 
-    let warm = rss.len() / 3;
+    // Warm-up: the first minute or the first third, whichever is longer
+    // (the first reloads and reconnects grow the allocator's pools once),
+    // leaving at least four samples to compare.
+    let warm = (rss.len() / 3).max(12).min(rss.len().saturating_sub(4));
     let steady = &rss[warm..];
     let (second, last) = steady.split_at(steady.len() / 2);
     let (m2, m3) = (mean(second), mean(last));
