@@ -19,7 +19,7 @@ use crate::api::proto::{bounded, EscalationState, Request, Response};
 use crate::workers::percentile;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
@@ -63,22 +63,7 @@ fn serve(model_dir: &Path, kb_index: &Path) -> anyhow::Result<Served> {
             2 * HELD + 64
         ),
     )?;
-    let sock = dir.join("d.sock");
-    let child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--socket"])
-        .arg(&sock)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--config")
-        .arg(&conf)
-        .arg("--model-dir")
-        .arg(model_dir)
-        .arg("--kb-index")
-        .arg(kb_index)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("spawning slmd serve")?;
+    let (child, sock) = super::serve_child(&dir, &conf, model_dir, kb_index, &[])?;
     Ok(Served { child, sock, dir })
 }
 

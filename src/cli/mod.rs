@@ -60,6 +60,38 @@ pub(crate) async fn connect_when_up(
     }
 }
 
+/// Starts `slmd serve` (this executable) on `dir/d.sock` with its state in
+/// `dir/state`, the configuration file `conf`, the given model and index,
+/// and `extra` arguments, logging errors only. Returns the child and
+/// the socket path.
+pub(crate) fn serve_child(
+    dir: &Path,
+    conf: &Path,
+    model_dir: &Path,
+    kb_index: &Path,
+    extra: &[&str],
+) -> anyhow::Result<(std::process::Child, PathBuf)> {
+    use anyhow::Context;
+    let sock = dir.join("d.sock");
+    let child = std::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--socket"])
+        .arg(&sock)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("--config")
+        .arg(conf)
+        .args(extra)
+        .arg("--model-dir")
+        .arg(model_dir)
+        .arg("--kb-index")
+        .arg(kb_index)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting slmd serve")?;
+    Ok((child, sock))
+}
+
 /// A fresh directory under the temp dir named for `what` and this process.
 pub(crate) fn scratch_dir(what: &str) -> anyhow::Result<PathBuf> {
     use anyhow::Context;

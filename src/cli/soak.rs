@@ -274,25 +274,15 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
         &conf,
         "[escalation]\nmax_per_hour = 10000\nanswer_timeout_s = 5\n",
     )?;
-    let sock = dir.join("d.sock");
-    let daemon = Proc(
-        Command::new(std::env::current_exe()?)
-            .args(["serve", "--socket"])
-            .arg(&sock)
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--config")
-            .arg(&conf)
-            .args(["--broker", &broker.url(), "--device-id", DEVICE])
-            .arg("--model-dir")
-            .arg(model_dir)
-            .arg("--kb-index")
-            .arg(kb_index)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting slmd serve")?,
-    );
+    let broker_url = broker.url();
+    let (child, sock) = super::serve_child(
+        dir,
+        &conf,
+        model_dir,
+        kb_index,
+        &["--broker", &broker_url, "--device-id", DEVICE],
+    )?;
+    let daemon = Proc(child);
     let pid = daemon.0.id();
     println!(
         "slmd soak: {:.1} min; broker restarts every 30 s, gateway every 45 s, config every 20 s",
