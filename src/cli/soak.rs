@@ -289,7 +289,6 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
         total.as_secs_f64() / 60.0
     );
     let started = Instant::now();
-    let broker_port = broker.port;
     let mut accepted: Vec<String> = Vec::new();
     let mut rss: Vec<f64> = Vec::new();
     let (mut local, mut escalated, mut broker_restarts, mut gateway_restarts) = (0u64, 0u64, 0, 0);
@@ -324,7 +323,7 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
         }
         if t >= next_config {
             config_version += 1;
-            if let Err(e) = rt.block_on(publish_config(broker_port, config_version)) {
+            if let Err(e) = rt.block_on(publish_config(broker.port, config_version)) {
                 // The broker may be restarting; the next one carries on.
                 eprintln!("{e}");
                 config_version -= 1;
@@ -392,7 +391,7 @@ fn soak(args: &SoakArgs, model_dir: &Path, kb_index: &Path, dir: &Path) -> anyho
     };
     drop(c);
     // The applied configuration, from the retained status on the broker.
-    let applied = rt.block_on(applied_config_version(broker_port))?;
+    let applied = rt.block_on(applied_config_version(broker.port))?;
     drop(gw);
 
     // Warm-up: the first minute or the first third, whichever is longer

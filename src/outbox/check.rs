@@ -47,7 +47,7 @@ pub fn exit_code(e: &OutboxError) -> i32 {
 pub const STARTED: &str = "checking ";
 
 /// Most bytes of the child's output kept.
-const STDERR_LIMIT: usize = 4096;
+const OUTPUT_LIMIT: usize = 4096;
 
 /// Longest a check may run: far more than a repair of the largest outbox
 /// takes, and a bound on a child that hangs.
@@ -156,7 +156,7 @@ fn in_child(
                 let mut kept = Vec::new();
                 let mut buf = [0u8; 1024];
                 while let Ok(n @ 1..) = p.read(&mut buf) {
-                    let room = STDERR_LIMIT.saturating_sub(kept.len());
+                    let room = OUTPUT_LIMIT.saturating_sub(kept.len());
                     kept.extend_from_slice(&buf[..n.min(room)]);
                 }
                 kept

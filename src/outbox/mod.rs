@@ -821,8 +821,8 @@ fn precheck_header(path: &Path, len: u64, head: &[u8]) -> Result<Found, OutboxEr
     }
 }
 
-/// What to do with a file [`precheck`] found short: extend it when it will
-/// be verified whole, else refuse it.
+/// What to do with a store [`precheck`] found short: go on (the caller
+/// extends it) when it will be verified whole, else refuse it.
 fn short_file(path: &Path, verify: bool) -> Result<(), OutboxError> {
     if verify {
         tracing::warn!(path = %path.display(),
@@ -837,19 +837,38 @@ fn short_file(path: &Path, verify: bool) -> Result<(), OutboxError> {
     }
 }
 
-/// Extends a short file to `len` with zeros, on disk.
-fn extend_file(path: &Path, len: u64) -> Result<(), OutboxError> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .and_then(|f| {
-            f.set_len(len)?;
-            f.sync_all()
-        })
-        .map_err(|source| OutboxError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+/// [`precheck`], then a short file extended with zeros on disk to the
+/// length its header gives (or refused when it will not be verified).
+/// Says whether there is an existing file.
+fn precheck_and_extend(path: &Path, verify: bool) -> Result<bool, OutboxError> {
+    match precheck(path)? {
+        Found::Nothing => Ok(false),
+        Found::Whole => Ok(true),
+        Found::Short { len } => {
+            short_file(path, verify)?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| {
+                    f.set_len(len)?;
+                    f.sync_all()
+                })
+                .map_err(|source| OutboxError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            Ok(true)
+        }
+    }
+}
+
+/// Removes `path` if it is there.
+fn remove_if_present(path: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Damaged outbox files kept beside the live one for the operator.
@@ -971,20 +990,15 @@ impl Outbox {
     pub fn open(path: impl AsRef<Path>, cfg: OutboxConfig) -> Result<Outbox, OutboxError> {
         cfg.validate()?;
         let path = path.as_ref().to_path_buf();
-        let found = precheck(&path)?;
-        if let Found::Short { len } = found {
-            short_file(&path, cfg.verify_on_open)?;
-            extend_file(&path, len)?;
-        }
-        let existing = found != Found::Nothing;
+        let existing = precheck_and_extend(&path, cfg.verify_on_open)?;
         let staging = staging_path(&path);
         if existing {
             // Left by a creation that was cut short; never holds records.
-            match std::fs::remove_file(&staging) {
-                Ok(()) => {
+            match remove_if_present(&staging) {
+                Ok(true) => {
                     tracing::info!(path = %staging.display(), "removed a half-created outbox")
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(path = %staging.display(), error = %e, "cannot remove a half-created outbox")
                 }
@@ -1026,7 +1040,8 @@ impl Outbox {
                 }
             }
         }
-        let (outbox, repaired_here) = Self::open_checked(&path, &cfg, verify)?;
+        let (mut outbox, repaired_here) = Self::open_checked(&path, &cfg, verify)?;
+        outbox.compact()?;
         if repaired || repaired_here {
             tracing::warn!(path = %path.display(), "outbox file was damaged and has been repaired");
         }
@@ -1071,11 +1086,7 @@ impl Outbox {
             path: p.to_path_buf(),
             source,
         };
-        match std::fs::remove_file(staging) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err(staging, e)),
-        }
+        remove_if_present(staging).map_err(|e| io_err(staging, e))?;
         drop(Self::open_store(Store::File(staging), staging, cfg, false)?);
         File::open(staging)
             .and_then(|f| f.sync_all())
@@ -1096,18 +1107,11 @@ impl Outbox {
     pub fn check_file(path: impl AsRef<Path>, cfg: &OutboxConfig) -> Result<bool, OutboxError> {
         cfg.validate()?;
         let path = path.as_ref();
-        match precheck(path)? {
-            Found::Nothing => {
-                return Err(OutboxError::Corrupt {
-                    path: path.to_path_buf(),
-                    reason: "the file is missing or empty".to_string(),
-                })
-            }
-            Found::Short { len } => {
-                short_file(path, cfg.verify_on_open)?;
-                extend_file(path, len)?;
-            }
-            Found::Whole => {}
+        if !precheck_and_extend(path, cfg.verify_on_open)? {
+            return Err(OutboxError::Corrupt {
+                path: path.to_path_buf(),
+                reason: "the file is missing or empty".to_string(),
+            });
         }
         Self::open_checked(path, cfg, cfg.verify_on_open).map(|(_, repaired)| repaired)
     }
@@ -1137,13 +1141,12 @@ impl Outbox {
         .map_err(|e| open_error(path, e))?;
         // check_integrity is false when it found damage and repaired it.
         let repaired = verify && !db.check_integrity().map_err(|e| open_error(path, e))?;
-        let mut outbox = Outbox {
+        let outbox = Outbox {
             db,
             cfg: cfg.clone(),
             path: path.to_path_buf(),
         };
         outbox.init()?;
-        outbox.compact()?;
         Ok((outbox, repaired))
     }
 
@@ -1178,7 +1181,9 @@ impl Outbox {
         }
         let store = Store::Backend(Box::new(backend));
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Self::open_store(store, path, &cfg, cfg.verify_on_open)
+            let (mut outbox, repaired) = Self::open_store(store, path, &cfg, cfg.verify_on_open)?;
+            outbox.compact()?;
+            Ok((outbox, repaired))
         })) {
             Ok(Ok((outbox, repaired))) => {
                 if repaired {
@@ -1195,8 +1200,8 @@ impl Outbox {
     }
 
     /// Gives the file's free pages back, so that it does not keep the size
-    /// of its fullest day. Run at every open; one transaction's worth of
-    /// work for a file within the byte budget.
+    /// of its fullest day. Run once at every open, on the handle that is
+    /// kept (not in the check); little work for a file within the budget.
     fn compact(&mut self) -> Result<(), OutboxError> {
         match self.db.compact() {
             Ok(_) => Ok(()),
