@@ -394,20 +394,75 @@ fn plausible_serial_token(s: &str) -> bool {
 /// `Send + Sync`, built once from the config.
 pub struct Redactor {
     custom: Vec<(String, Regex)>,
+    networks: Vec<(std::net::IpAddr, u8)>,
+    phones: phone::Phones,
+    names: Option<Regex>,
+    /// The detectors no setting changes, compiled once per process and
+    /// shared by every redactor (a reload or a config check builds only
+    /// the configured part).
+    builtin: &'static Builtins,
+}
+
+/// The built-in detectors.
+struct Builtins {
     email: Regex,
     mac: Regex,
     ipv6: Regex,
     ipv4: Regex,
-    networks: Vec<(std::net::IpAddr, u8)>,
     ids: ids::Ids,
-    phones: phone::Phones,
     addresses: address::Addresses,
     cued_names: names::CuedNames,
     badge_token: Regex,
     badge_context: Regex,
     serial_context: Regex,
     serial_token: Regex,
-    names: Option<Regex>,
+}
+
+static BUILTINS: std::sync::OnceLock<Builtins> = std::sync::OnceLock::new();
+
+impl Builtins {
+    /// The shared detectors, compiled on first use.
+    fn shared() -> Result<&'static Builtins, RedactError> {
+        if let Some(b) = BUILTINS.get() {
+            return Ok(b);
+        }
+        let b = Builtins::compile()?;
+        Ok(BUILTINS.get_or_init(|| b))
+    }
+
+    fn compile() -> Result<Builtins, RedactError> {
+        Ok(Builtins {
+            email: builtin(
+                EMAIL,
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
+            )?,
+            mac: builtin(
+                MAC,
+                r"(?i)\b(?:[0-9A-F]{2}[:-]){5}[0-9A-F]{2}\b|\b[0-9A-F]{4}\.[0-9A-F]{4}\.[0-9A-F]{4}\b",
+            )?,
+            ipv6: builtin(
+                IP,
+                r"(?i)(?:[0-9A-F]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-F]{1,4})?",
+            )?,
+            ipv4: builtin(
+                IP,
+                r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:/(?:3[0-2]|[12]?\d))?\b",
+            )?,
+            ids: ids::Ids::new(),
+            addresses: address::Addresses::new(),
+            cued_names: names::CuedNames::new(),
+            badge_token: builtin(BADGE, r"(?i)\b(?:emp|badge|staff)-?\d{3,12}\b")?,
+            badge_context: builtin(
+                BADGE,
+                r"(?i)\b(?:badge|employee|emp|staff)(?:\s*(?:no\.?|number|num|id|#))?\s*[:#=-]?\s*([A-Z]{0,3}\d{3,12})\b|\bid\s*(?:#|no\.?|number|:)\s*[:#]?\s*([A-Z]{0,3}\d{3,12})\b",
+            )?,
+            serial_context: builtin(
+                SERIAL,
+                r"(?i)\b(?:s/n|sn|serial(?:\s*(?:no\.?|number|num|#))?)\s*[:#=]?\s*([A-Z0-9][A-Z0-9-]{3,39})\b",
+            )?,
+            serial_token: builtin(SERIAL, r"\b[A-Za-z0-9]{8,64}\b")?,
+        })
+    }
 }
 
 impl fmt::Debug for Redactor {
@@ -516,39 +571,11 @@ impl Redactor {
         let networks = parse_networks(&cfg.technical_networks)?;
         Ok(Redactor {
             custom,
-            email: builtin(
-                EMAIL,
-                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
-            )?,
-            mac: builtin(
-                MAC,
-                r"(?i)\b(?:[0-9A-F]{2}[:-]){5}[0-9A-F]{2}\b|\b[0-9A-F]{4}\.[0-9A-F]{4}\.[0-9A-F]{4}\b",
-            )?,
-            ipv6: builtin(
-                IP,
-                r"(?i)(?:[0-9A-F]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-F]{1,4})?",
-            )?,
-            ipv4: builtin(
-                IP,
-                r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:/(?:3[0-2]|[12]?\d))?\b",
-            )?,
             networks,
-            ids: ids::Ids::new(),
             phones: phone::Phones::new(&cfg.phone_regions)
                 .map_err(|e| RedactError::UnknownRegion(e.0))?,
-            addresses: address::Addresses::new(),
-            cued_names: names::CuedNames::new(),
-            badge_token: builtin(BADGE, r"(?i)\b(?:emp|badge|staff)-?\d{3,12}\b")?,
-            badge_context: builtin(
-                BADGE,
-                r"(?i)\b(?:badge|employee|emp|staff)(?:\s*(?:no\.?|number|num|id|#))?\s*[:#=-]?\s*([A-Z]{0,3}\d{3,12})\b|\bid\s*(?:#|no\.?|number|:)\s*[:#]?\s*([A-Z]{0,3}\d{3,12})\b",
-            )?,
-            serial_context: builtin(
-                SERIAL,
-                r"(?i)\b(?:s/n|sn|serial(?:\s*(?:no\.?|number|num|#))?)\s*[:#=]?\s*([A-Z0-9][A-Z0-9-]{3,39})\b",
-            )?,
-            serial_token: builtin(SERIAL, r"\b[A-Za-z0-9]{8,64}\b")?,
             names,
+            builtin: Builtins::shared()?,
         })
     }
 
@@ -635,11 +662,11 @@ impl Redactor {
             }
         }
 
-        for m in self.email.find_iter(text) {
+        for m in self.builtin.email.find_iter(text) {
             push(m.start(), m.end(), 100, EMAIL, false);
         }
 
-        for m in self.mac.find_iter(text) {
+        for m in self.builtin.mac.find_iter(text) {
             let s = m.as_str();
             let consistent = s.contains('.') || !(s.contains(':') && s.contains('-'));
             if consistent && standalone(text, m.start(), m.end()) {
@@ -647,7 +674,7 @@ impl Redactor {
             }
         }
 
-        for m in self.ipv6.find_iter(text) {
+        for m in self.builtin.ipv6.find_iter(text) {
             let mut s = m.as_str();
             if s.ends_with(':') && !s.ends_with("::") {
                 s = &s[..s.len() - 1];
@@ -664,7 +691,7 @@ impl Redactor {
             }
         }
 
-        for m in self.ipv4.find_iter(text) {
+        for m in self.builtin.ipv4.find_iter(text) {
             let before = &text[..m.start()];
             let glued_before = before.ends_with('.') || before.ends_with(':');
             let addr = m.as_str().split('/').next().unwrap_or("");
@@ -681,7 +708,7 @@ impl Redactor {
         }
 
         let mut found = Vec::new();
-        self.ids.find(text, &mut found);
+        self.builtin.ids.find(text, &mut found);
         for (start, end, kind) in found {
             let (rank, label) = match kind {
                 ids::Kind::Iban => (104, IBAN),
@@ -696,28 +723,28 @@ impl Redactor {
         for (start, end) in spans.drain(..) {
             push(start, end, 107, PHONE, false);
         }
-        self.addresses.find(text, &mut spans);
+        self.builtin.addresses.find(text, &mut spans);
         for (start, end) in spans.drain(..) {
             push(start, end, 109, ADDRESS, false);
         }
 
-        for m in self.badge_token.find_iter(text) {
+        for m in self.builtin.badge_token.find_iter(text) {
             push(m.start(), m.end(), 110, BADGE, false);
         }
-        for c in self.badge_context.captures_iter(text) {
+        for c in self.builtin.badge_context.captures_iter(text) {
             if let Some(g) = c.get(1).or_else(|| c.get(2)) {
                 push(g.start(), g.end(), 110, BADGE, false);
             }
         }
 
-        for c in self.serial_context.captures_iter(text) {
+        for c in self.builtin.serial_context.captures_iter(text) {
             if let Some(g) = c.get(1) {
                 if g.as_str().bytes().any(|b| b.is_ascii_digit()) {
                     push(g.start(), g.end(), 111, SERIAL, false);
                 }
             }
         }
-        for m in self.serial_token.find_iter(text) {
+        for m in self.builtin.serial_token.find_iter(text) {
             if plausible_serial_token(m.as_str()) {
                 push(m.start(), m.end(), 112, SERIAL, false);
             }
@@ -728,7 +755,7 @@ impl Redactor {
                 push(m.start(), m.end(), 113, NAME, true);
             }
         }
-        self.cued_names.find(text, &mut spans);
+        self.builtin.cued_names.find(text, &mut spans);
         for (start, end) in spans.drain(..) {
             push(start, end, 114, NAME, true);
         }
