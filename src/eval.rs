@@ -3,7 +3,7 @@
 //! each item's labels and decision.
 
 use crate::labels::{Category, Route, Urgency};
-use crate::triage::Decision;
+use crate::triage::{Decision, ReasonCode};
 use serde::{Deserialize, Serialize};
 
 /// One labelled line of an evaluation file.
@@ -91,7 +91,24 @@ pub fn miss(item: &Item, d: &Decision) -> Option<String> {
     if item.urgency == Urgency::Critical && d.urgency != Urgency::Critical {
         what.push(format!("CRITICAL MISSED (said {})", d.urgency));
     } else if item.urgency != Urgency::Critical && d.urgency == Urgency::Critical {
-        what.push(format!("false critical (is {})", item.urgency));
+        // Which rule or head made it critical, so a near miss can be fixed
+        // where it went wrong.
+        let by: Vec<String> = d
+            .reasons
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.code,
+                    ReasonCode::HazardRule | ReasonCode::UrgencyHead | ReasonCode::HazardProcedure
+                )
+            })
+            .map(|r| format!("{}: {}", r.code.as_str(), r.detail))
+            .collect();
+        what.push(format!(
+            "false critical (is {}; {})",
+            item.urgency,
+            by.join("; ")
+        ));
     } else if item.urgency != d.urgency {
         what.push(format!("urgency {} not {}", d.urgency, item.urgency));
     }

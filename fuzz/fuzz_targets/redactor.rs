@@ -1,11 +1,13 @@
 //! The redactor on any text: it never panics, and putting the originals
-//! back into the redacted text gives the text it was given.
+//! back into the redacted text gives the text it was given: exactly, or,
+//! where names were found, up to the case of names (two spellings of one
+//! name share a placeholder and come back as the first).
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use slmd::redact::Redactor;
+use slmd::redact::{fold_case, Redactor};
 
 fuzz_target!(|data: &[u8]| {
     static R: OnceLock<Redactor> = OnceLock::new();
@@ -14,5 +16,10 @@ fuzz_target!(|data: &[u8]| {
     });
     let text = String::from_utf8_lossy(data);
     let red = r.redact(&text);
-    assert_eq!(red.rehydrate(&red.text), text);
+    let back = red.rehydrate(&red.text);
+    if red.map.iter().any(|(p, _)| p.starts_with("[NAME_")) {
+        assert_eq!(fold_case(&back), fold_case(&text));
+    } else {
+        assert_eq!(back, text);
+    }
 });
