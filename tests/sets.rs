@@ -59,7 +59,7 @@ fn local_out_of_scope(items: &[Item], outcomes: &[Outcome]) -> Vec<String> {
 
 #[test]
 fn every_hand_written_critical_report_is_caught() {
-    for name in ["hazard_a", "hazard_b"] {
+    for name in ["hazard_a", "hazard_b", "hazard_c"] {
         let items = set(name);
         assert!(items.len() >= 150, "{name} has {} items", items.len());
         let (r, outcomes) = run(&items);
@@ -71,11 +71,11 @@ fn every_hand_written_critical_report_is_caught() {
             r.critical_items,
             missed.join("\n")
         );
-        // Measured 20.0 % and 25.3 % on the near misses (negations,
-        // plans, past events, tests, equipment words): the goal of 5 % is
-        // not met; this bound keeps it from growing.
+        // Measured 5.6 %, 3.4 % and 6.2 % on the near misses (negations,
+        // plans, past events, tests, equipment words); the goal is 5 %,
+        // and this bound keeps it from growing.
         assert!(
-            r.false_critical_rate <= 0.28,
+            r.false_critical_rate <= 0.07,
             "{name}: false-critical rate {:.3}",
             r.false_critical_rate
         );

@@ -19,10 +19,10 @@ use std::sync::LazyLock;
 use super::rules::re;
 
 /// Who is exposed: a person, or a part of one.
-const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|sparky|sparkies|sparkie|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";
+const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|sparky|sparkies|sparkie|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|setters?|operatives?|riggers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";
 
 /// How close: inside, under, touching, reaching into, in front of.
-const CLOSE: &str = r"(inside|in the|into|in there|down (in|there)|under(neath)?|beneath|below it|reach(ing|ed|es)?|touch(ing|ed|es)?|hold(ing|s)?|grabb?(ed|ing|s)?|gripping|hand on|hands on|leaning|bending|in front of|right beside|beside|next to|probing|pull(ing|s)? (the |out|apart|at)|lying|kneeling|standing|climb(ed|ing)|working on|on the (terminals?|bus|busbars?|frame|belt)|face right|with his|with her|undoing|loosening|unscrewing|unbolting|knocking|kicking|rodding|wiping|scraping|lining up|guiding|feel(ing)? (for|where)|trying to (free|hold|feel|pull|clear|stop)|mid[- ]?(swap|job|change|repair)|swapping|cracking|splitting|opening|removing|taking (off|out|the))";
+const CLOSE: &str = r"(inside|in the|into|in there|down (in|there)|under(neath)?|beneath|below it|reach(ing|ed|es)?|touch(ing|ed|es)?|hold(ing|s)?|grabb?(ed|ing|s)?|gripping|hand on|hands on|leaning|bending|in front of|right beside|beside|next to|probing|pull(ing|s)? (the |out|apart|at)|lying|kneeling|standing|climb(ed|ing)|working on|on the (terminals?|bus|busbars?|frame|belt)|face right|with his|with her|undoing|loosening|unscrewing|unbolting|knocking|kicking|rodding|wiping|scraping|lining up|guiding|feel(ing)? (for|where)|trying to (free|hold|feel|pull|clear|stop)|mid[- ]?(swap|job|change|repair)|(fingers?|hands?|arms?|thumbs?) (on|in|inside|under|round|around|between) the|swapping|cracking|splitting|opening|removing|taking (off|out|the))";
 
 /// Which energy is still there. Each alternative says the energy is
 /// present now, or that it was never removed.
@@ -41,11 +41,18 @@ const LIVE: &str = concat!(
     r"(boom|bucket|forks?|load|hopper gate|gate|motor|part|block|tray|body)\b[^.;!?]{0,25}\b(up|raised|hanging|suspended|held|stuck half open|creeping|slipping|dropping|sinking)\b|",
     r"(sling|chain|hook|brake)\b[^.;!?]{0,20}\b(slipping|creeping|not holding|won'?t hold)|",
     r"(spring|accumulator|receiver|capacitors?|cap bank)\b[^.;!?]{0,30}\b(still )?(wound|tight|charged|(under|has|with) pressure|pressuri[sz]ed)|",
-    r"\bcan (start|kick in|cut in|restart) (any|at any)|(will|could|might) (kick|cut|start) (in|up)|(restarted|started|kicked in|came on)\b[^.;!?]{0,20}\b(on its own|by itself)|",
+    r"\bcan (start|kick in|cut in|restart) (any|at any)|(keeps|kept|is|are) (cycling|starting|running|moving|turning) (on (its|their) own|by itself)|stat is calling|calling for (cool|heat)\w*|(will|could|might) (kick|cut|start) (in|up)|(restarted|started|kicked in|came on)\b[^.;!?]{0,20}\b(on its own|by itself)|",
     r"(utility|mains|power|supply)( has| is)? (just )?(came|come|is|has come) back|re-?transferred|re-?energi[sz]ed|(hit|pressed|pushed) (the )?start|guard( switch)? (is )?(off|removed|missing|tied back|bypassed|open)|has had no guard|(is|are) still (inside|in there|under|down there|at the bottom))",
 );
 
 static WHO_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{WHO}\b")));
+/// A person by name: a capitalised word that is inside, under or working
+/// on something ("Marco is inside the terminal box").
+static NAMED_RE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b[A-Z][a-z]{2,} (is|was|has|'s) (still )?(inside|in there|in the|under|underneath|reaching|working|got his|got her|hand|hands|arm)\b",
+    )
+});
 static CLOSE_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{CLOSE}\b")));
 static LIVE_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{LIVE}")));
 
@@ -70,7 +77,7 @@ pub fn exposure(text: &str) -> Option<(Hazard, String)> {
             continue;
         }
         let (Some(_), Some(_), Some(live)) = (
-            WHO_RE.find(sentence),
+            WHO_RE.find(sentence).or_else(|| NAMED_RE.find(sentence)),
             CLOSE_RE.find(sentence),
             LIVE_RE.find(sentence),
         ) else {
@@ -147,6 +154,21 @@ mod tests {
             named("mechanic lying under the bucket with the boom up, no props"),
             Some(Hazard::UnguardedMachine)
         );
+    }
+
+    #[test]
+    fn a_person_by_name_or_a_hand_on_a_machine_that_starts_itself_is_exposed() {
+        assert_eq!(
+            named("generator is running on load and Marco is inside the alternator terminal box"),
+            Some(Hazard::Shock)
+        );
+        assert!(named("panel off RTU 5, tech's fingers on the fan belt, unit on auto").is_some());
+        assert_eq!(
+            named("press keeps cycling on its own and the setter was reaching in"),
+            Some(Hazard::UnguardedMachine)
+        );
+        // A capitalised word is a name only beside what a person does.
+        assert_eq!(named("Pump is running, Inside temp 30 C"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! the nearest procedures and urgency from the rules and the nearest
 //! procedure. The route comes from [`crate::policy`].
 
+pub mod calm;
 pub mod domain;
 pub mod equipment;
 pub mod exposure;
@@ -275,7 +276,8 @@ impl Decision {
 pub fn warm() {
     let text = "warm up: pump P-1 smoke, someone inside, how do I";
     let _ = rules::hazards(text);
-    let _ = rules::calm_context(text);
+    let _ = calm::calm_context(text);
+    let _ = calm::danger_evidence(text);
     let _ = rules::urgency_cue(text);
     let _ = rules::sign_off(text);
     let _ = rules::data_request(text);
@@ -415,11 +417,19 @@ pub fn triage(
         // model's word "critical" rests on vocabulary, not on a danger now.
         // It stays high, so a person still looks soon.
         if u == Urgency::Critical {
-            if let Some(said) = rules::calm_context(text) {
+            if let Some(said) = calm::calm_context(text) {
                 u = Urgency::High;
                 why(
                     ReasonCode::UrgencyRule,
                     format!("high, not critical: danger is only spoken of as not happening now ({said:?})"),
+                );
+            } else if calm::danger_evidence(text).is_none() {
+                // Nobody, no harm and no release is named: the word rests
+                // on equipment vocabulary ("blast chiller", "fire ext").
+                u = Urgency::High;
+                why(
+                    ReasonCode::UrgencyRule,
+                    "high, not critical: no person, harm or release is named".into(),
                 );
             }
         }
@@ -511,6 +521,17 @@ pub fn triage(
                 } else {
                     equipment::procedure_kinds_of(&top.doc.equipment, &top.doc.title)
                 };
+                if top.doc.safety == Safety::Danger
+                    && top.doc.urgency == Urgency::Critical
+                    && urgency != Urgency::Critical
+                {
+                    // An emergency procedure's steps are for a danger now; a
+                    // question that is not one is not answered from them.
+                    return Some(format!(
+                        "{} is an emergency procedure, and the question is {urgency}, not critical",
+                        top.doc.id
+                    ));
+                }
                 if wildcard
                     && top.doc.category != Category::General
                     && top.doc.category != category
@@ -800,7 +821,7 @@ mod tests {
         // danger procedure, not a hazard's.
         let h = heads(Category::Fluid, 0.9, Urgency::Critical, 0.99);
         let dec = triage(
-            "HPU hose pinhole leak, pressure dropping fast",
+            "HPU hose pinhole leak, oil spraying across the walkway",
             hits,
             &ranked,
             Some(&h),

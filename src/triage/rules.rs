@@ -27,7 +27,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::Fire,
             re(
-                r"(?i)\b(on fire|caught fire|fire (in|at|near|inside|from|has)|flames?|ablaze|burning (smell|odou?r)|smell(s|ing)? (of )?burning|scorch\w*)\b",
+                r"(?i)\b(on fire|caught fire|fire (in|at|near|inside|from|has)|flames?|ablaze|burning (smell|odou?r)|smell(s|ing)? (of )?burning|scorch\w*|(glowing|orange|red|white)[- ]hot|glowing (red|orange)|paint (is )?(bubbling|blistering|smoking)|(bubbling|blistering) paint)\b",
             ),
         ),
         (
@@ -270,7 +270,7 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::ArcFlash,
             re(
-                r"(?i)\b(explosion[- ]proof|arc[- ]flash (study|studies|boundary|boundaries|suits?|rating|labels?|category|ppe|calc\w*|assessment|risk|gloves?|rated))\b",
+                r"(?i)\b(explosion[- ]proof|arc[- ]flash (study|studies|boundary|boundaries|suits?|rating|labels?|category|ppe|calc\w*|assessment|risk|gloves?|hoods?|rated|kits?|clothing))\b",
             ),
         ),
         (
@@ -307,7 +307,7 @@ const CLAUSE_BREAKS: &[&str] = &[
 /// clause, negates what starts there ("no sign of anyone trapped"), or the
 /// words right after it say it has cleared ("refrigerant alarm is clear").
 /// `start..end` is the matched hazard.
-fn negated(text: &str, start: usize, end: usize) -> bool {
+pub(crate) fn negated(text: &str, start: usize, end: usize) -> bool {
     let before = &text[..start];
     let clause = before
         .rfind([',', '.', ';', ':', '!', '?', '(', ')', '/', '\n'])
@@ -337,7 +337,7 @@ static CLEARED: LazyLock<Regex> = LazyLock::new(|| {
 /// A sentence that tells of something not happening now: a question or a
 /// plan about doing the job safely, a condition, a past event that is
 /// over, or a test or drill.
-static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)(^\s*(how|what|which|should|would|could|can i|can we|do i|do we|do you|is it|is there|are there|where|who)\b|",
         r"(^\s*say (both|the|a)\b)|\b(if|what if|in case|supposing|suppose|tomorrow|next (week|month|shift|time|year)|planning|plan to|",
@@ -350,17 +350,20 @@ static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
         r"(smoke|fire|fire alarm|alarm|bump|flood|e-?stop|pull ?cord|light curtain|relief valve|overspeed( trip)?|hydro|proof|function|detector|sensor|gas|ir|megger) tests?(ed|ing)?\b|",
         r"test(ed|ing)? (the |a |our )?((smoke|fire|flood|gas|refrigerant) )?(detectors?|sensors?|alarms?|e-?stops?|pull ?cords?|light curtains?)|",
         r"test gas|(fire|rescue|evacuation|man down|emergency|spill|safety|mock) drill|drill (today|tomorrow|at \d|this|next|on|is|was|for)|for (the|today'?s) drill|exercise|simulat\w+|\bmock\b|\bdummy\b|\bstudy\b|bump[- ]test\w*|false alarm|turned out|",
-        r"(was|is) (just|only) (the|a|an|from)|(was|is) (the new|from the) ))",
+        r"(was|is) (just|only) (the|a|an|from)|(was|is) (the new|from the) |(were|are) from the |",
+        r"hypothetical\w*|in theory|for example|scenario|(release|leak|spill|evacuation|evac|alarm) drill|smoke pen|got called (to|for|out)|",
+        r"\d+ ?(wks?|weeks?) ago|(the|since|in|last) (19|20)\d\d\b|\b(in|the|since|last) (january|february|march|april|june|july|august|september|october|november|december)\b))",
     ))
 });
 
 /// Words that say it is happening now, whatever else the sentence says.
-static NOW: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static NOW: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)\b(right now|as we speak|at the moment|currently|not sure if|unsure if|can'?t tell if|still down there|",
         r"still (live|on|running|burning|smoking|smouldering|there|in there|inside|going|numb|bleeding|trapped|stuck|",
         r"hissing|leaking|coming|rising|spraying|pouring|climbing|not (answering|responding|moving|breathing))|",
-        r"not (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|",
+        r"not (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|(hasn'?t|has not|haven'?t|didn'?t|not) (answered|responded|replied|come (back|out|up|down)|been seen|picked up)|",
+        r"(can'?t|cannot|couldn'?t) see if|(don'?t|do not) know if|no idea if|(sat|sitting|lying|slumped) on the (floor|ground)|looking confused|confused|slurr\w+|slumped|",
         r"while (it|the [\w-]+) (turns|runs|moves|cycles|is (running|turning|moving|on|live))|since (last \w+|yesterday|this morning))\b",
     ))
 });
@@ -421,45 +424,6 @@ static LOW: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(^\s*(how|what|when|where|which|who|can i|should|is it|do i|does|is there)\b|\b(how (to|do|often|much)|schedule|interval|checklist|procedure for|order(ing)? (parts|spares)|spare parts?|part number|permit|ppe|training|record the|paperwork)\b)",
     )
 });
-
-/// Words of danger, broadly: what a sentence must say for the model's
-/// urgency to rest on it.
-static DANGER_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    re(concat!(
-        r"(?i)\b(smok\w*|fire|flames?|burn\w*|scorch\w*|spark\w*|arc\w*|flash\w*|shock\w*|live|energi[sz]ed|gas|smell\w*|",
-        r"fumes?|h2s|ammonia|refrigerant|leak\w*|flood\w*|water|hurt|injur\w*|blood|bleed\w*|fell|fall\w*|trapped|stuck|",
-        r"pinned|crush\w*|collaps\w*|unconscious|dizzy|faint\w*|casualty|man down|hose|whip\w*|pressure|relief|explo\w*|",
-        r"overspeed\w*|runaway|e-?stop|guard|lock ?out|loto|glow\w*|melt\w*|hot|hiss\w*|alarm)\b",
-    ))
-});
-
-/// When every sentence of `text` that speaks of danger tells of
-/// something not happening now — a question or plan, a past event, a
-/// test or drill — or denies it, the words that show it; `None` when any
-/// such sentence speaks of now, or when none speaks of danger.
-pub fn calm_context(text: &str) -> Option<String> {
-    let mut calm: Option<String> = None;
-    let mut any = false;
-    for sentence in text.split(['.', '!', '?', ';', '/', '\n']) {
-        let words: Vec<_> = DANGER_WORDS.find_iter(sentence).collect();
-        if words.is_empty() {
-            continue;
-        }
-        any = true;
-        let offset = sentence.as_ptr() as usize - text.as_ptr() as usize;
-        let denied = words
-            .iter()
-            .all(|m| negated(text, offset + m.start(), offset + m.end()));
-        if let Some(m) = NOT_NOW.find(sentence).filter(|_| !NOW.is_match(sentence)) {
-            calm.get_or_insert_with(|| m.as_str().trim().to_string());
-        } else if denied {
-            calm.get_or_insert_with(|| "denied".to_string());
-        } else {
-            return None;
-        }
-    }
-    calm.filter(|_| any)
-}
 
 /// Urgency cue from the wording alone (critical is decided by [`hazards`]).
 pub fn urgency_cue(text: &str) -> Option<(Urgency, String)> {
@@ -671,6 +635,26 @@ mod tests {
             hazard_names("got a shock off panel 4 yesterday and his arm is still numb")
                 .contains(&Hazard::Injury)
         );
+    }
+
+    #[test]
+    fn heat_that_glows_or_blisters_paint_is_a_fire_and_a_silent_person_is_now() {
+        assert_eq!(
+            hazard_names(
+                "brake resistor is orange hot and the paint on the wall behind is bubbling"
+            ),
+            vec![Hazard::Fire]
+        );
+        assert!(NOW.is_match("he hasn't answered since he went down the pit"));
+        assert!(NOW.is_match("we cant see if anyone is in there"));
+        for calm in [
+            "hypothetically, ammonia plant room alarm at 3am, who goes in first",
+            "conveyor belt fire at the coal plant 3 wks ago, belt replaced",
+            "motors damaged in the march flood are back from the rewinders",
+            "PPE store is out of arc flash hoods size L",
+        ] {
+            assert!(hazard_names(calm).is_empty(), "{calm}");
+        }
     }
 
     #[test]
