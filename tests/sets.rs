@@ -71,11 +71,10 @@ fn every_hand_written_critical_report_is_caught() {
             r.critical_items,
             missed.join("\n")
         );
-        // Measured 5.6 %, 3.4 % and 6.2 % on the near misses (negations,
-        // plans, past events, tests, equipment words); the goal is 5 %,
-        // and this bound keeps it from growing.
+        // Measured 2.2 %, 2.3 % and 3.1 % on the near misses (negations,
+        // plans, past events, tests, equipment words); the goal is 5 %.
         assert!(
-            r.false_critical_rate <= 0.07,
+            r.false_critical_rate <= 0.05,
             "{name}: false-critical rate {:.3}",
             r.false_critical_rate
         );

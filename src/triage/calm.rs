@@ -55,7 +55,7 @@ static DEVICE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)\b((smoke|flame|fire|gas|heat|co|co2|h2s|o2|refrigerant|leak|flood|water) (detectors?|sensors?|scanners?|heads?|monitors?|",
         r"alarm (panel|test)s?|panel|display|ext\w*|dampers?|doors?|blankets?|suppression|rated|proof|failure)|fire ext\w*|",
-        r"shock absorbers?|blast (chiller|freezer)s?|arc[- ]rated|arc[- ]flash (ppe|suits?|gloves?|study|labels?|boundary)|",
+        r"shock absorbers?|blast (chiller|freezer)s?|arc[- ]rated|arc[- ]flash (ppe|suits?|gloves?|hoods?|kits?|clothing|study|labels?|boundary)|",
         r"flame (failure|rod|proving)|burners?|fires up|fired up|live (data|feed|view|stream)|",
         r"hot (water|tap|standby|swap|side|gas (valve|bypass))|steam (trap|traps|valve|line|header)s? (fault|passing|leak\w*|noisy)|",
         r"by hand|passenger lift|face shields?|re-?arm)\b",
@@ -68,7 +68,7 @@ const PERSON: &str = concat!(
     r"operators?|op|ops|fitters?|electricians?|apprentices?|labou?rers?|setter|techs?|technicians?|mechanics?|sparky|",
     r"contractors?|colleagues?|mates?|team|crew|staff|trainees?|engineers?|welders?|drivers?|cook|chef|cleaners?|attendant|",
     r"tenant|occupants?|passengers?|residents?|public|visitors?|he|she|they|him|her|his|hers|them|himself|herself|",
-    r"hands?|handed|arms|forearm|fingers?|thumb|palm|face|eyes?|body|skin|legs?|feet|foot|hair|sleeves?|gloves?",
+    r"hands?|handed|arms|forearm|fingers?|thumb|palm|face|eyes?|body|skin|legs?|feet|foot|hair",
 );
 
 static PERSON_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b({PERSON})\b")));
@@ -102,7 +102,7 @@ static CALM: LazyLock<Regex> = LazyLock::new(|| {
         r"(gauge|meter|monitor|detector)s? (at|reads?|showing|shows|is) (zero|0|green|clean|normal)|nowhere near|",
         r"\b(is|was) (really|actually|just|only) (the|a|an|from|some|our)\b|turned out|\bprobably (static|the|just|nothing|a|an|from)\b|",
         r"(isolated|drained|bled|depressuri[sz]ed|vented|discharged|locked out|tagged( out)?)(,| and) (drained|isolated|tagged|locked|gauge|proven|verified|bled|valve)|",
-        r"(locked|tagged) out (and|until|till)|stopped and (tagged|locked)|\b(asked|wants to know|asking)\b|\bwho (cut|burned|burnt|fell|got|was) (his|her|their|hurt|injured|burned|burnt|off)\b|",
+        r"(locked|tagged) out (and|until|till)|stopped and (tagged|locked)|\b(asked|wants? to know|asking)\b|\bwho (cut|burned|burnt|fell|got|was) (his|her|their|hurt|injured|burned|burnt|off)\b|",
         r"\bin (january|february|march|april|may|june|july|august|september|october|november|december)\b|",
         r"\b(on|from|since) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|this morning|\bsince then\b|",
         r"(cleared|reset|replaced|swapped|fixed|repaired)\b.{0,40}\b(runs?|running|working|ok|fine|since)\b|\b(answered|is fine|monitor (is )?green)\b|",
