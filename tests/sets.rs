@@ -81,6 +81,24 @@ fn every_hand_written_critical_report_is_caught() {
     }
 }
 
+/// Set D was written by a fourth writer and first measured with every
+/// critical caught and 23.6 % false critical; fixes since took that to
+/// 8.3 %, short of the 5 % the other sets are held to.
+#[test]
+fn every_critical_report_of_the_fourth_writer_is_caught() {
+    let items = set("hazard_d");
+    assert!(items.len() >= 120, "hazard_d has {} items", items.len());
+    let (r, outcomes) = run(&items);
+    let missed = missed_criticals(&items, &outcomes);
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+    assert!(
+        r.false_critical_rate <= 0.09,
+        "hazard_d: false-critical rate {:.3}",
+        r.false_critical_rate
+    );
+    assert_eq!(r.out_of_scope_local, 0);
+}
+
 #[test]
 fn near_scope_equipment_is_never_answered_locally() {
     let items = set("near_scope");

@@ -25,14 +25,14 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-use super::rules::{negated, re, NOT_NOW, NOW};
+use super::rules::{negated, re, FRAMED, NOT_NOW, NOW};
 
 /// Words of danger: harms, releases and energy.
 static DANGER: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)\b(smok\w*|fire|flames?|burn\w*|scorch\w*|spark\w*|arc\w*|flash\w*|shock\w*|live|energi[sz]ed|gas|smell\w*|",
         r"fumes?|h2s|ammonia|refrigerant|leak\w*|flood\w*|water|hurt|injur\w*|blood|bleed\w*|fell|fall\w*|trapped|stuck|",
-        r"pinned|crush\w*|collaps\w*|unconscious|dizzy|faint\w*|casualty|man down|hose|whip\w*|pressure|relief|explo\w*|",
+        r"pinned|crush\w*|collaps\w*|unconscious|dizzy|faint\w*|casualty|man[- ]down|hose|whip\w*|pressure|relief|explo\w*|",
         r"overspeed\w*|runaway|e-?stop|guard|lock ?out|loto|glow\w*|melt\w*|hot|hiss\w*|alarm|",
         r"cut|cuts|tingl\w*|slipp?\w*|stitch\w*|vent\w*|whipp?\w*|blew|blown|bang|rescue|got out|swoll\w*|blister\w*|",
         r"dizz\w*|headache|unwell|lock(ed|s)? out|o2|co2|oxygen|toxic|steam|spray\w*|blast\w*|crackl\w*|soot|haze|caught|",
@@ -58,7 +58,7 @@ static DEVICE: LazyLock<Regex> = LazyLock::new(|| {
         r"shock absorbers?|blast (chiller|freezer)s?|arc[- ]rated|arc[- ]flash (ppe|suits?|gloves?|hoods?|kits?|clothing|study|labels?|boundary)|",
         r"flame (failure|rod|proving)|burners?|fires up|fired up|live (data|feed|view|stream)|",
         r"hot (water|tap|standby|swap|side|gas (valve|bypass))|steam (trap|traps|valve|line|header)s? (fault|passing|leak\w*|noisy)|",
-        r"by hand|passenger lift|face shields?|re-?arm)\b",
+        r"by hand|passenger lift|face shields?|re-?arm|staff (room|canteen|kitchen|toilets?)|blood (gas|glucose|pressure) (analy[sz]ers?|monitors?|machines?|cuffs?))\b",
     ))
 });
 
@@ -139,6 +139,9 @@ fn sentences(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// Whether a sentence tells of something not happening now (and says
 /// nothing that is).
 fn calm_sentence(sentence: &str) -> Option<String> {
+    if let Some(m) = FRAMED.find(sentence) {
+        return Some(m.as_str().to_string());
+    }
     if NOW.is_match(sentence) {
         return None;
     }

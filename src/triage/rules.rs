@@ -254,7 +254,7 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::Smoke,
             re(
-                r"(?i)\bsmoke (detectors?|heads?|alarms? (fault|battery|test)|test\w*|dampers?|vents?|control)\b",
+                r"(?i)\bsmoke (detectors?|heads?|alarms? (fault|battery|test)|test\w*|dampers?|vents?|control|extract\w*|exhaust|fans?|curtains?|pens?)\b",
             ),
         ),
         (
@@ -276,7 +276,7 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::ToxicRelease,
             re(
-                r"(?i)\b(h2s|co|carbon monoxide|chlorine) (channel|sensor|cell|head|setpoint|calibration)s?\b",
+                r"(?i)\b(h2s|co|carbon monoxide|chlorine) (channel|sensor|cell|head|setpoint|calibration|analy[sz]er|residual|dosing|reading|level|pump|injector|tablet|cylinder change|bottle change)s?\b",
             ),
         ),
     ]
@@ -351,7 +351,7 @@ pub(crate) static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
         r"test(ed|ing)? (the |a |our )?((smoke|fire|flood|gas|refrigerant) )?(detectors?|sensors?|alarms?|e-?stops?|pull ?cords?|light curtains?)|",
         r"test gas|(fire|rescue|evacuation|man down|emergency|spill|safety|mock) drill|drill (today|tomorrow|at \d|this|next|on|is|was|for)|for (the|today'?s) drill|exercise|simulat\w+|\bmock\b|\bdummy\b|\bstudy\b|bump[- ]test\w*|false alarm|turned out|",
         r"(was|is) (just|only) (the|a|an|from)|(was|is) (the new|from the) |(were|are) from the |",
-        r"hypothetical\w*|in theory|(as|like) (normal|usual|always)|\b(we|they|i) had (a |an |some )?(smoke|fire|flood|leak|spark|arc|small fire)|\bwho (fell|cut|burned|burnt|got (hurt|burned|burnt|injured|shocked))\b|for example|scenario|(release|leak|spill|evacuation|evac|alarm) drill|smoke pen|got called (to|for|out)|",
+        r"hypothetical\w*|in theory|\b0(\.0+)? ?(ppm|mg/l|%)|\breads? (0|zero)\b|all clear|nothing found|(at|over|on) the weekend|last weekend|signed (it )?off|investigation|for (the )?records?|for info\w*|man[- ]down drill|black (building|start) test|(was|were) (last )?(mon|tues|wednes|thurs|fri|satur|sun)day|(running|working|fine|ok) since\b|on \d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*|\b(smell|noise|bang|smoke|haze|cloud|alarm) (was|is|turned out to be) (the|from|just|only|a|an|fresh|our|their)\b|(as|like) (normal|usual|always)|\b(we|they|i) had (a |an |some )?(smoke|fire|flood|leak|spark|arc|small fire)|\bwho (fell|cut|burned|burnt|got (hurt|burned|burnt|injured|shocked))\b|for example|scenario|(release|leak|spill|evacuation|evac|alarm) drill|smoke pen|got called (to|for|out)|",
         r"\d+ ?(wks?|weeks?) ago|(the|since|in|last) (19|20)\d\d\b|\b(in|the|since|last) (january|february|march|april|june|july|august|september|october|november|december)\b))",
     ))
 });
@@ -362,7 +362,7 @@ pub(crate) static NOW: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(right now|as we speak|at the moment|currently|not sure if|unsure if|can'?t tell if|still down there|",
         r"still (live|on|running|burning|smoking|smouldering|there|in there|inside|going|numb|bleeding|trapped|stuck|",
         r"hissing|leaking|coming|rising|spraying|pouring|climbing|not (answering|responding|moving|breathing))|",
-        r"not (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|(hasn'?t|has not|haven'?t|didn'?t|not) (answered|responded|replied|come (back|out|up|down)|been seen|picked up)|",
+        r"(not|isn\'?t|aren\'?t|wasn\'?t) (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|(hasn'?t|has not|haven'?t|didn'?t|not) (answered|responded|replied|come (back|out|up|down)|been seen|picked up)|",
         r"(can'?t|cannot|couldn'?t) see if|(don'?t|do not) know if|no idea if|(sat|sitting|lying|slumped) on the (floor|ground)|looking confused|confused|slurr\w+|slumped|",
         r"while (it|the [\w-]+) (turns|runs|moves|cycles|is (running|turning|moving|on|live))|since (last \w+|yesterday|this morning))\b",
     ))
@@ -380,8 +380,14 @@ fn sentence_at(text: &str, at: usize) -> &str {
 /// Whether the sentence tells of something not happening now (and says
 /// nothing that is).
 pub fn not_now(sentence: &str) -> bool {
-    NOT_NOW.is_match(sentence) && !NOW.is_match(sentence)
+    FRAMED.is_match(sentence) || (NOT_NOW.is_match(sentence) && !NOW.is_match(sentence))
 }
+
+/// A sentence framed as an exercise: what it describes is not happening,
+/// however urgently it is worded ("scenario for the tabletop: an operator
+/// unresponsive in the pump house").
+pub(crate) static FRAMED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(scenario|table-?top|role[- ]play|simulated|simulation)\b"));
 
 /// Every hazard named (and not negated, not in a sentence about something
 /// not happening now, and not an equipment fault of [`NOT_HAZARDS`])
@@ -647,6 +653,7 @@ mod tests {
         );
         assert!(NOW.is_match("he hasn't answered since he went down the pit"));
         assert!(NOW.is_match("we cant see if anyone is in there"));
+        assert!(NOW.is_match("the guy at the bottom isn't answering"));
         for calm in [
             "hypothetically, ammonia plant room alarm at 3am, who goes in first",
             "conveyor belt fire at the coal plant 3 wks ago, belt replaced",
@@ -656,6 +663,10 @@ mod tests {
             "we had smoke off the RTU-3 supply fan motor, motor swapped, runs fine",
             "apprentice who fell off the ladder has a sprained wrist, off for the week",
             "nobody hurt but the guard fell off the mixer drive, machine locked out",
+            "ammonia detector reads 0 ppm everywhere, smell at the dock was the drain",
+            "smoke extract fan 2 wont start on test, motor hums then trips",
+            "smoke from the VFD on pump 4 was monday, drive swapped, running fine since",
+            "Scenario for the tabletop: a guard finds an operator unresponsive in the pump house",
         ] {
             assert!(hazard_names(calm).is_empty(), "{calm}");
         }
