@@ -148,17 +148,37 @@ fn real_work_orders_get_their_fault_domain() {
     let items = set("maintnorm_real");
     assert!(items.len() >= 400, "{} items", items.len());
     let (r, outcomes) = run(&items);
-    // Measured 0.737 (the model before this one, with the same rules,
-    // 0.691; its head alone 0.253). The goal is 0.85: not met yet;
-    // this bound keeps it from falling back.
+    // Measured 0.816 with the work-order lexicon tuned on the development
+    // set below (0.737 before it; the head alone 0.253). The goal
+    // is 0.85: not met yet; this bound keeps it from falling back.
     assert!(
-        r.category.accuracy >= 0.71,
+        r.category.accuracy >= 0.80,
         "category accuracy {:.3} on real work orders",
         r.category.accuracy
     );
     assert!(missed_criticals(&items, &outcomes).is_empty());
     // None is answered locally (measured on x86_64; the bound leaves room
     // for one borderline item on other targets).
+    let wrong = local_out_of_scope(&items, &outcomes);
+    assert!(wrong.len() <= 1, "{}:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// The development set of real work orders: other MaintNorm lines
+/// (`val.norm`), labelled the same way by other readers, on which the
+/// work-order lexicon (`triage/domain.rs`) was tuned. Its figure flatters
+/// for that reason; the test above is the held-out one.
+#[test]
+fn real_work_orders_of_the_development_set_get_their_fault_domain() {
+    let items = set("maintnorm_dev");
+    assert!(items.len() >= 400, "{} items", items.len());
+    let (r, outcomes) = run(&items);
+    // Measured 0.893 (0.750 before the lexicon was tuned on it).
+    assert!(
+        r.category.accuracy >= 0.87,
+        "category accuracy {:.3} on the development work orders",
+        r.category.accuracy
+    );
+    assert!(missed_criticals(&items, &outcomes).is_empty());
     let wrong = local_out_of_scope(&items, &outcomes);
     assert!(wrong.len() <= 1, "{}:\n{}", wrong.len(), wrong.join("\n"));
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Pick the MaintNorm work-order lines of the real-text evaluation set.
 
-The lines come from MaintNorm's `test.norm` split only, never from `train.norm` (which the model's
-training data draws on). A line is left out when it is shorter than 8 characters, carries a
+The evaluation set's lines come from MaintNorm's `test.norm` split only, never from `train.norm` (which
+the model's training data draws on); the development set's (`--split val`, for tuning the rules, never
+for reporting) from `val.norm`, with no normalised form of `train.norm` or `test.norm`. A line is left out when it is shorter than 8 characters, carries a
 `<sensitive>` token, or when its normalised form (ids, numbers and dates masked) equals the normalised
 form of any line in `train.norm` or `val.norm`, or of any MaintNorm line in models/data. One line per
 normalised form; then a seeded shuffle and the first N. The picked lines are written with their
@@ -29,18 +30,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=460)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="test: the evaluation set; val: the development set for tuning the rules")
     args = ap.parse_args()
     mn = next(d for d in CANDIDATES if (d / "test.norm").exists())
     norm = lambda toks: " ".join(n for _, n in toks).lower()
     raw = lambda toks: " ".join(r for r, _ in toks).strip()
-    seen = {norm(t) for f in ("train.norm", "val.norm") for t in read_norm(mn / f)}
+    others = [f for f in ("train.norm", "val.norm", "test.norm") if f != f"{args.split}.norm"]
+    seen = {norm(t) for f in others for t in read_norm(mn / f)}
     for f in ("train", "dev", "test"):
         for line in (ROOT / "models" / "data" / f"{f}.jsonl").read_text().splitlines():
             item = json.loads(line)
             if item.get("source", "").startswith("mn:"):
                 seen.add(item["text"].lower())
     keys, picked = set(), []
-    for idx, toks in enumerate(read_norm(mn / "test.norm")):
+    for idx, toks in enumerate(read_norm(mn / f"{args.split}.norm")):
         k = norm(toks)
         if len(raw(toks)) < 8 or "<sensitive>" in k or k in seen or k in keys:
             continue
@@ -48,7 +52,7 @@ def main():
         picked.append((idx, raw(toks)))
     random.Random(args.seed).shuffle(picked)
     for idx, text in picked[:args.n]:
-        print(f"mn:test:{idx}\t{text}")
+        print(f"mn:{args.split}:{idx}\t{text}")
 
 
 if __name__ == "__main__":

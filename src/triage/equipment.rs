@@ -273,14 +273,22 @@ pub struct Named {
     pub outside: Option<(Outside, String)>,
 }
 
+/// Belts that drive something other than a conveyor: a fan belt or a
+/// v-belt is on a rooftop unit, an engine or a machine of any kind, so it
+/// names no conveyor ("fan belt alignment" says nothing of the equipment).
+static OTHER_BELTS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b(fan|v|vee|alternator|a/?c|timing|drive|serpentine|fan ?drive)[- ]?belts?\b")
+});
+
 /// The kinds of equipment `text` names.
 pub fn named(text: &str) -> Named {
     let outside = OUTSIDE
         .iter()
         .find_map(|(o, r)| r.find(text).map(|m| (*o, m.as_str().to_string())));
+    let plain = OTHER_BELTS.replace_all(text, "");
     let kinds: Vec<(Kind, String)> = KINDS
         .iter()
-        .filter_map(|(k, r)| r.find(text).map(|m| (*k, m.as_str().to_string())))
+        .filter_map(|(k, r)| r.find(&plain).map(|m| (*k, m.as_str().to_string())))
         .collect();
     let outside = outside.or_else(|| {
         if kinds.is_empty() {
@@ -404,6 +412,16 @@ mod tests {
             let n = named(text);
             assert_eq!(n.outside.map(|(o, _)| o), Some(want), "{text}");
         }
+    }
+
+    #[test]
+    fn a_fan_belt_names_no_conveyor() {
+        assert!(named("scope up problem with fan belt alignment")
+            .kinds
+            .is_empty());
+        assert!(named("v-belt on the supply fan is glazed").kinds.is_empty());
+        let n = named("belt on CV-4 tracking off at the tail pulley");
+        assert_eq!(n.kinds[0].0, Kind::Conveyor);
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub enum ReasonCode {
     /// Category from the model's category head.
     CategoryHead,
     /// Category from the technical words of a text the head called
-    /// `general`.
+    /// `general`, or of a line of work-order shorthand.
     CategoryLexicon,
     /// Urgency from the model's urgency head.
     UrgencyHead,
@@ -329,12 +329,21 @@ pub fn triage(
             why(ReasonCode::CategoryHead, format!("{c} ({p:.2})"));
             // A hazard report keeps the head's word: its domain is the
             // hazard's, not that of a door or a pipe it mentions.
-            match domain::domain(text).filter(|_| rules::hazards(text).is_empty()) {
+            // A request for code or a poem names no fault domain however
+            // technical its words.
+            let named = domain::domain(text).filter(|_| {
+                rules::hazards(text).is_empty() && rules::out_of_scope_topic(text).is_none()
+            });
+            match named {
                 // `general` is for what is not technical: a text that names
                 // parts or faults takes their domain. Its confidence is the
                 // head's probability of that domain, so it is not answered
                 // locally on the head's word for another.
-                Some((d, said)) if c == Category::General => {
+                // On a line of work-order shorthand the part named is the
+                // better witness too (see `work_order_shorthand`).
+                Some((d, said))
+                    if c == Category::General || (d != c && domain::work_order_shorthand(text)) =>
+                {
                     why(ReasonCode::CategoryLexicon, format!("{d}: names {said:?}"));
                     (d, mixed[d.index()])
                 }
