@@ -1,6 +1,6 @@
 //! Bytes ⇄ messages: u32 big-endian length-prefixed postcard frames, and
 //! newline-delimited JSON. Limits and deadlines are enforced here, before
-//! a body is read or memory reserved for it.
+//! a body is read; memory is reserved as its bytes arrive.
 
 use super::proto::{
     DecisionMsg, ErrorMsg, EscalationMsg, Hello, Id, ProcedureMsg, Response, StatusMsg,
@@ -61,10 +61,17 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
                 limit: max,
             });
         }
-        let mut body = vec![0u8; declared as usize];
-        r.read_exact(&mut body)
+        // Memory follows the bytes that arrive, not the length declared: a
+        // peer that sends only a header costs a few bytes, not the limit.
+        let mut body = Vec::new();
+        (&mut *r)
+            .take(declared)
+            .read_to_end(&mut body)
             .await
             .map_err(|_| FrameError::Truncated("inside the body"))?;
+        if body.len() as u64 != declared {
+            return Err(FrameError::Truncated("inside the body"));
+        }
         Ok(body)
     };
     timeout(whole, body)
@@ -202,6 +209,40 @@ mod tests {
             read_frame(&mut r, 65536, T, T).await,
             Err(FrameError::Truncated(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_arrives_in_pieces_is_read_whole_and_no_further() {
+        let (mut tx, rx) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            let body: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+            tx.write_all(&(body.len() as u32).to_be_bytes())
+                .await
+                .unwrap();
+            for piece in body.chunks(70) {
+                tx.write_all(piece).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // the next frame right behind it
+            tx.write_all(&[0, 0, 0, 2, 7, 8]).await.unwrap();
+        });
+        let mut r = BufReader::new(rx);
+        let first = read_frame(&mut r, 65536, T, T).await.unwrap();
+        assert_eq!(first.len(), 300);
+        assert!(first.iter().enumerate().all(|(i, b)| *b == i as u8));
+        assert_eq!(read_frame(&mut r, 65536, T, T).await.unwrap(), vec![7, 8]);
+        writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_header_whose_body_never_comes_ends_at_the_frame_deadline() {
+        let (mut tx, rx) = tokio::io::duplex(64);
+        tx.write_all(&60_000u32.to_be_bytes()).await.unwrap();
+        tx.write_all(b"abc").await.unwrap();
+        let mut r = BufReader::new(rx);
+        let got = read_frame(&mut r, 65536, T, Duration::from_millis(100)).await;
+        assert!(matches!(got, Err(FrameError::Truncated(_))), "{got:?}");
+        drop(tx);
     }
 
     #[tokio::test]

@@ -7,8 +7,9 @@
 //! - The share of busy replies once more queries are in flight than the
 //!   pool holds (a busy client waits 10 ms and tries again).
 //! - Resident memory with 1 000 idle connections (hello done, then
-//!   silent) and 1 000 header-only connections (two bytes of a length
-//!   prefix, then silent), against the idle daemon.
+//!   silent) and 1 000 header-only connections (a whole length prefix
+//!   declaring a body just under the frame limit, then silent: the worst a
+//!   stalled peer can ask for), against the idle daemon.
 //! - The outbox at its byte budget: escalations are accepted until the
 //!   outbox refuses one with a clear error, and every one accepted before
 //!   is still queued.
@@ -141,8 +142,9 @@ fn print_level(l: &mut Level, pool: usize) {
     );
 }
 
-/// Opens `n` connections; with `header_only`, each sends two of the four
-/// bytes of a length prefix and stalls, else each says hello and stays.
+/// Opens `n` connections; with `header_only`, each sends a length prefix
+/// declaring a body just under the default frame limit and stalls, else
+/// each says hello and stays.
 async fn hold(sock: &Path, n: usize, header_only: bool) -> anyhow::Result<Vec<HeldConn>> {
     let mut held = Vec::with_capacity(n);
     for _ in 0..n {
@@ -150,7 +152,8 @@ async fn hold(sock: &Path, n: usize, header_only: bool) -> anyhow::Result<Vec<He
             let mut s = tokio::net::UnixStream::connect(sock)
                 .await
                 .context("opening a header-only connection")?;
-            s.write_all(&[0, 0]).await?;
+            let declared = (crate::limits::DEFAULT_MAX_FRAME - 16) as u32;
+            s.write_all(&declared.to_be_bytes()).await?;
             held.push(HeldConn::Raw(s));
         } else {
             held.push(HeldConn::Client(Box::new(
