@@ -281,7 +281,11 @@ async fn session(
         lock: tokio::sync::Mutex::new(()),
     });
     let acked = Arc::new(tokio::sync::Notify::new());
-    let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    // The connection's own tasks: the publisher, and one retry timer per
+    // escalation no gateway took. Finished ones are reaped as new ones
+    // start, so while the gateway is away this holds at most one timer per
+    // escalation in flight (bounded by the outbox), not one per retry.
+    let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
     let mut up = false;
     let answer_topic = device_topic(device, "answer");
     let cmd_topic = device_topic(device, "cmd");
@@ -315,7 +319,8 @@ async fn session(
                     session_present = ack.session_present,
                     "uplink connected; publishing every unretired escalation"
                 );
-                tasks.push(tokio::spawn(publisher(
+                while tasks.try_join_next().is_some() {}
+                tasks.spawn(publisher(
                     sender.clone(),
                     device.to_string(),
                     esc.clone(),
@@ -324,7 +329,7 @@ async fn session(
                     acked.clone(),
                     cfg.telemetry_interval,
                     link.clone(),
-                )));
+                ));
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => {
                 let mut s = sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -344,7 +349,8 @@ async fn session(
                     // queued and goes out again shortly.
                     tracing::debug!(escalation = %id, "no gateway subscribed; retrying");
                     let (sent2, acked2) = (sent.clone(), acked.clone());
-                    tasks.push(tokio::spawn(async move {
+                    while tasks.try_join_next().is_some() {}
+                    tasks.spawn(async move {
                         tokio::time::sleep(NO_SUBSCRIBER_RETRY).await;
                         sent2
                             .lock()
@@ -352,7 +358,7 @@ async fn session(
                             .in_flight
                             .remove(&id);
                         acked2.notify_one();
-                    }));
+                    });
                     continue;
                 }
                 let (esc2, sent2, link2) = (esc.clone(), sent.clone(), link.clone());
@@ -439,9 +445,7 @@ async fn session(
             _ => {}
         }
     };
-    for t in tasks {
-        t.abort();
-    }
+    tasks.abort_all();
     if matches!(end, Ended::Shutdown) && up {
         // A clean goodbye: the retained status says offline (the Last Will
         // is only sent when the connection drops).
