@@ -143,24 +143,30 @@ fn hand_written_in_scope_questions_are_answered_in_the_right_domain() {
     }
 }
 
-#[test]
-fn real_work_orders_get_their_fault_domain() {
-    let items = set("maintnorm_real");
+/// A set of real work orders: at least 400 lines, category accuracy at
+/// least `min`, no critical missed, and at most one out-of-scope line
+/// answered locally (none on x86_64; the bound leaves room for one
+/// borderline item on other targets).
+fn work_orders_get_their_fault_domain(name: &str, min: f64) {
+    let items = set(name);
     assert!(items.len() >= 400, "{} items", items.len());
     let (r, outcomes) = run(&items);
-    // Measured 0.816 with the work-order lexicon tuned on the development
-    // set below (0.737 before it; the head alone 0.253). The goal
-    // is 0.85: not met yet; this bound keeps it from falling back.
     assert!(
-        r.category.accuracy >= 0.80,
-        "category accuracy {:.3} on real work orders",
+        r.category.accuracy >= min,
+        "category accuracy {:.3} on {name}",
         r.category.accuracy
     );
     assert!(missed_criticals(&items, &outcomes).is_empty());
-    // None is answered locally (measured on x86_64; the bound leaves room
-    // for one borderline item on other targets).
     let wrong = local_out_of_scope(&items, &outcomes);
     assert!(wrong.len() <= 1, "{}:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[test]
+fn real_work_orders_get_their_fault_domain() {
+    // Measured 0.816 with the work-order lexicon tuned on the development
+    // set below (0.737 before it; the head alone 0.253). The goal
+    // is 0.85: not met yet; this bound keeps it from falling back.
+    work_orders_get_their_fault_domain("maintnorm_real", 0.80);
 }
 
 /// The development set of real work orders: other MaintNorm lines
@@ -169,18 +175,8 @@ fn real_work_orders_get_their_fault_domain() {
 /// for that reason; the test above is the held-out one.
 #[test]
 fn real_work_orders_of_the_development_set_get_their_fault_domain() {
-    let items = set("maintnorm_dev");
-    assert!(items.len() >= 400, "{} items", items.len());
-    let (r, outcomes) = run(&items);
     // Measured 0.893 (0.750 before the lexicon was tuned on it).
-    assert!(
-        r.category.accuracy >= 0.87,
-        "category accuracy {:.3} on the development work orders",
-        r.category.accuracy
-    );
-    assert!(missed_criticals(&items, &outcomes).is_empty());
-    let wrong = local_out_of_scope(&items, &outcomes);
-    assert!(wrong.len() <= 1, "{}:\n{}", wrong.len(), wrong.join("\n"));
+    work_orders_get_their_fault_domain("maintnorm_dev", 0.87);
 }
 
 /// A fault log of about `bytes` bytes: register reads, timestamps and

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Pick the MaintNorm work-order lines of the real-text evaluation set.
+"""Pick the MaintNorm work-order lines of the real-text evaluation and development sets.
 
-The evaluation set's lines come from MaintNorm's `test.norm` split only, never from `train.norm` (which
-the model's training data draws on); the development set's (`--split val`, for tuning the rules, never
-for reporting) from `val.norm`, with no normalised form of `train.norm` or `test.norm`. A line is left out when it is shorter than 8 characters, carries a
-`<sensitive>` token, or when its normalised form (ids, numbers and dates masked) equals the normalised
-form of any line in `train.norm` or `val.norm`, or of any MaintNorm line in models/data. One line per
-normalised form; then a seeded shuffle and the first N. The picked lines are written with their
-MaintNorm index for labelling by reading; the labels themselves are not made by this script.
+The evaluation set's lines come from MaintNorm's `test.norm` split only, never from `train.norm`
+(which the model's training data draws on); the development set's (`--split val`, for tuning the
+rules, never for reporting) from `val.norm`. A line is left out when it is shorter than 8 characters,
+carries a `<sensitive>` token, or when its normalised form (ids, numbers and dates masked) equals the
+normalised form of any line in the other two MaintNorm splits, or the lowercased text of any MaintNorm
+line in models/data (raw text, so a line of models/data can still be picked: 73 of the development
+set's lines are in models/data/dev.jsonl). One line per normalised form; then a seeded shuffle and the
+first N. The picked lines are written with their MaintNorm index for labelling by reading; the labels
+themselves are not made by this script.
 
     python3 models/eval/pick_maintnorm.py --n 460 > /tmp/candidates.tsv
 """

@@ -312,6 +312,9 @@ pub fn triage(
     let mut reasons = Vec::new();
     let mut why = |code: ReasonCode, detail: String| reasons.push(Reason { code, detail });
     let top_score = hits.first().map_or(0.0, |h| h.score);
+    // Read once, used by the category, scope and urgency steps below.
+    let hazards = rules::hazards(text);
+    let off_topic = rules::out_of_scope_topic(text);
 
     // Category and its probability.
     let (category, share) = match heads {
@@ -331,9 +334,7 @@ pub fn triage(
             // hazard's, not that of a door or a pipe it mentions.
             // A request for code or a poem names no fault domain however
             // technical its words.
-            let named = domain::domain(text).filter(|_| {
-                rules::hazards(text).is_empty() && rules::out_of_scope_topic(text).is_none()
-            });
+            let named = domain::domain(text).filter(|_| hazards.is_empty() && off_topic.is_none());
             match named {
                 // `general` is for what is not technical: a text that names
                 // parts or faults takes their domain. Its confidence is the
@@ -367,7 +368,6 @@ pub fn triage(
 
     // Out of scope: a topic the base never covers, the scope head's say, or
     // (without heads) nothing close enough.
-    let off_topic = rules::out_of_scope_topic(text);
     let asked = equipment::named(text);
     let outside = asked.outside.clone();
     let in_scope = off_topic.is_none()
@@ -407,7 +407,6 @@ pub fn triage(
     // Urgency: the explicit hazard rules first (they only ever raise it),
     // then the model; without heads, a nearby danger procedure, the
     // wording, then the nearest procedure.
-    let hazards = rules::hazards(text);
     let danger_hit = hits
         .iter()
         .find(|h| h.doc.safety == Safety::Danger && h.score >= cfg.hazard_similarity);
