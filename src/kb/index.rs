@@ -254,6 +254,48 @@ impl Index {
     }
 }
 
+/// The first 12 characters of a hash for messages. The hash may come from
+/// a file another party wrote, so it is cut at a character, never inside
+/// one.
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    hash.char_indices()
+        .nth(12)
+        .map_or(hash, |(i, _)| &hash[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_is_shortened_at_a_character() {
+        assert_eq!(short("0123456789abcdef"), "0123456789ab");
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short("25 cal/cm² and more"), "25 cal/cm² a");
+    }
+
+    /// Found by the `kb_index` fuzz target: an index whose model hash has a
+    /// multi-byte character across byte 12 took the daemon down while the
+    /// mismatch error was written.
+    #[test]
+    fn an_index_whose_model_hash_is_not_hex_is_refused_not_a_panic() {
+        let data: &[u8] = &[
+            19, 116, 114, 105, 97, 103, 101, 45, 115, 116, 117, 100, 101, 110, 116, 45, 105, 110,
+            116, 51, 32, 61, 32, 50, 53, 32, 99, 97, 108, 47, 99, 109, 194, 178, 44, 32, 67, 65,
+            84, 32, 52, 32, 61, 32, 52, 48, 32, 99, 97, 108, 47, 99, 109, 194, 178, 55, 0, 0, 0, 0,
+            64, 51, 49, 50, 53, 102, 98, 50, 50, 102, 100, 54, 98, 55, 55, 52, 55, 53, 97, 54, 53,
+            102, 98, 97, 49, 97, 102, 50, 55, 49, 50, 54, 101, 101, 99, 51, 51, 56, 52, 53, 50,
+            101, 99, 49, 57, 97, 55, 56, 57, 56, 50, 51, 51, 48, 52, 102, 101, 48, 48, 49, 40, 80,
+            101, 114, 109, 105, 116, 32, 116, 111, 32, 119, 111, 114, 107, 32, 97, 110, 100, 32,
+            108, 111, 99, 107, 111, 117, 116, 47, 116, 97, 103, 111, 117, 116, 32, 98, 97, 115, 0,
+            0, 0, 0, 0, 0, 0, 129, 114, 103, 0, 0, 0, 1, 97, 112, 79, 224, 140, 139, 132, 104, 101,
+            101, 112, 32, 115, 32, 91,
+        ];
+        let mut framed = MAGIC.to_vec();
+        framed.push(FORMAT);
+        framed.extend_from_slice(&Sha256::digest(data));
+        framed.extend_from_slice(data);
+        let sha = "0".repeat(64);
+        assert!(Index::from_bytes(&framed, Path::new("fuzz.idx"), &sha).is_err());
+    }
 }
