@@ -59,6 +59,9 @@ pub struct Report {
     /// Critical items the model's urgency head alone marked critical (no
     /// hazard rule), over critical items; 0 for a model without heads.
     pub model_critical_recall: f64,
+    /// Critical items a hazard rule named (whatever the head said), over
+    /// critical items: how much of the recall rests on the rules.
+    pub rules_critical_recall: f64,
     /// Items not critical that were marked critical, over those items.
     pub false_critical_rate: f64,
     /// In-scope low and normal items answered locally, over those items.
@@ -119,7 +122,8 @@ pub fn miss(item: &Item, d: &Decision) -> Option<String> {
         what.push(format!("in_scope {} not {}", d.in_scope, item.in_scope));
     }
     if !item.in_scope && d.route == Route::Local {
-        what.push("OUT OF SCOPE ANSWERED LOCALLY".into());
+        let from = d.sources.first().map_or("no procedure", |s| s.id.as_str());
+        what.push(format!("OUT OF SCOPE ANSWERED LOCALLY (from {from})"));
     }
     (!what.is_empty()).then(|| what.join(", "))
 }
@@ -225,6 +229,10 @@ pub fn report(items: &[Item], outcomes: &[Outcome], floor: f32) -> Report {
         .iter()
         .filter(|(_, d)| d.model_urgency == Some(Urgency::Critical))
         .count();
+    let rule_hit = critical
+        .iter()
+        .filter(|(_, d)| d.reasons.iter().any(|r| r.code == ReasonCode::HazardRule))
+        .count();
     let calm: Vec<_> = pairs()
         .filter(|(i, _)| i.urgency != Urgency::Critical)
         .collect();
@@ -304,6 +312,7 @@ pub fn report(items: &[Item], outcomes: &[Outcome], floor: f32) -> Report {
         critical_recall: ratio(critical_hit, critical.len()),
         critical_items: critical.len(),
         model_critical_recall: ratio(model_hit, critical.len()),
+        rules_critical_recall: ratio(rule_hit, critical.len()),
         false_critical_rate: ratio(false_critical, calm.len()),
         local_coverage: ratio(routine_local, routine.len()),
         local_category_accuracy: ratio(local_right, local.len()),
@@ -353,6 +362,11 @@ impl Report {
             s,
             "  model alone              {}   (urgency head, no hazard rule)",
             pct(self.model_critical_recall)
+        );
+        let _ = writeln!(
+            s,
+            "  rules alone              {}   (a hazard rule named it)",
+            pct(self.rules_critical_recall)
         );
         let _ = writeln!(
             s,
