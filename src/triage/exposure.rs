@@ -22,7 +22,7 @@ use super::rules::re;
 const WHO: &str = r"(some ?one|some ?body|any ?one|guys?|lads?|kid|man|men|woman|person|people|workers?|operators?|fitters?|electricians?|apprentices?|techs?|technicians?|mechanics?|sparky|sparkies|sparkie|contractors?|colleagues?|mates?|buddy|chef|cook|cleaners?|welders?|drivers?|engineers?|setters?|operatives?|riggers?|supervisor|crew|staff|trainees?|new guy|he|she|they|him|her|hands?|arms?|fingers?|face|head|body|feet|foot|legs?|hair|sleeves?|clothing|hi-?vis|gloves?|screwdriver|spanner|probes?|bare hands?)";
 
 /// How close: inside, under, touching, reaching into, in front of.
-const CLOSE: &str = r"(inside|in the|into|in there|down (in|there)|under(neath)?|beneath|below it|reach(ing|ed|es)?|touch(ing|ed|es)?|hold(ing|s)?|grabb?(ed|ing|s)?|gripping|hand on|hands on|leaning|bending|in front of|right beside|beside|next to|probing|pull(ing|s)? (the |out|apart|at)|lying|kneeling|standing|climb(ed|ing)|working on|on the (terminals?|bus|busbars?|frame|belt)|face right|with his|with her|undoing|loosening|unscrewing|unbolting|knocking|kicking|rodding|wiping|scraping|lining up|guiding|feel(ing)? (for|where)|trying to (free|hold|feel|pull|clear|stop)|mid[- ]?(swap|job|change|repair)|(fingers?|hands?|arms?|thumbs?) (on|in|inside|under|round|around|between) the|swapping|cracking|splitting|opening|removing|taking (off|out|the))";
+const CLOSE: &str = r"(inside|in the|into|in there|down (in|there)|under(neath)?|beneath|below it|reach(ing|ed|es)?|touch(ing|ed|es)?|hold(ing|s)?|grabb?(ed|ing|s)?|gripping|hand on|hands on|leaning|bending|in front of|right beside|beside|next to|probing|pull(ing|s)? (the |out|apart|at)|lying|kneeling|standing|climb(ed|ing)|working on|on the (terminals?|bus|busbars?|frame|belt)|face right|with his|with her|undoing|loosening|unscrewing|unbolting|knocking|kicking|rodding|wiping|scraping|lining up|guiding|feel(ing)? (for|where)|trying to (free|hold|feel|pull|clear|stop)|mid[- ]?(swap|job|change|repair)|(fingers?|hands?|arms?|thumbs?) (on|in|inside|under|round|around|between) the|swapping|cracking|splitting|opening|removing|taking (off|out|the)|on (the )?([\w-]+ ){0,3}(lugs?|terminals?|contacts?|conductors?|bus ?bars?|studs?|connections?)|checking (the )?(tightness|torque)|(re-?)?torqu(e|ing) (the )?([\w-]+ ){0,2}(lugs?|terminals?|connections?))";
 
 /// Which energy is still there. Each alternative says the energy is
 /// present now, or that it was never removed.
@@ -40,6 +40,7 @@ const LIVE: &str = concat!(
     r"while it (runs|turns|moves|cycles)|with the (supply|power|mains?|pump|drive|machine|belt|unit|engine)( still)? (on|live|running)|",
     r"(boom|bucket|forks?|load|hopper gate|gate|motor|part|block|tray|body)\b[^.;!?]{0,25}\b(up|raised|hanging|suspended|held|stuck half open|creeping|slipping|dropping|sinking)\b|",
     r"(sling|chain|hook|brake)\b[^.;!?]{0,20}\b(slipping|creeping|not holding|won'?t hold)|",
+    r"held (up )?(only |just )?(on|by) (the |a |its )?(hydraulics?|hydraulic valve|valve|jack|cylinder|ram|rams|pump|pressure)|",
     r"(spring|accumulator|receiver|capacitors?|cap bank)\b[^.;!?]{0,30}\b(still )?(wound|tight|charged|(under|has|with) pressure|pressuri[sz]ed)|",
     r"\bcan (start|kick in|cut in|restart) (any|at any)|(keeps|kept|is|are) (cycling|starting|running|moving|turning) (on (its|their) own|by itself)|stat is calling|calling for (cool|heat)\w*|(will|could|might) (kick|cut|start) (in|up)|(restarted|started|kicked in|came on)\b[^.;!?]{0,20}\b(on its own|by itself)|",
     r"(utility|mains|power|supply)( has| is)? (just )?(came|come|is|has come) back|re-?transferred|re-?energi[sz]ed|(hit|pressed|pushed) (the )?start|guard( switch)? (is )?(off|removed|missing|tied back|bypassed|open)|has had no guard|(is|are) still (inside|in there|under|down there|at the bottom))",
@@ -50,11 +51,18 @@ static WHO_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{WHO}\b"))
 /// on something ("Marco is inside the terminal box").
 static NAMED_RE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b[A-Z][a-z]{2,} (is|was|has|'s) (still )?(inside|in there|in the|under|underneath|reaching|working|got his|got her|hand|hands|arm)\b",
+        r"\b[A-Z][a-z]{2,}( is| was| has|'s|\u{2019}s) (still )?(inside|in there|in the|under|underneath|beneath|reaching|working|got his|got her|hand|hands|arm)\b",
     )
 });
 static CLOSE_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{CLOSE}\b")));
 static LIVE_RE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{LIVE}")));
+
+/// A load that is raised or hanging, held by nothing solid.
+static RAISED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(boom|bucket|forks?|load|hopper gate|gate|motor|part|block|tray|body|sling|chain|hook|brake|held|still (hanging|up)$|no (props?|blocks?|stands?|chocks?)$)\b|\b(propped|blocked|chocked)$",
+    )
+});
 
 /// Words that say which energy it is, so that the hazard named is the one
 /// the procedure is written for.
@@ -85,7 +93,14 @@ pub fn exposure(text: &str) -> Option<(Hazard, String)> {
         };
         let said = crate::limits::prefix_within(sentence.trim(), 120).to_string();
         let live = live.as_str();
-        let hazard = if ELECTRICAL.is_match(live)
+        // A load held up by nothing solid crushes whoever is under it,
+        // whatever holds it (a valve, a jack, a sling).
+        let hazard = if LIVE_RE
+            .find_iter(sentence)
+            .any(|m| RAISED.is_match(m.as_str()))
+        {
+            Hazard::UnguardedMachine
+        } else if ELECTRICAL.is_match(live)
             || (ELECTRICAL.is_match(sentence) && !PRESSURE.is_match(sentence))
         {
             Hazard::Shock
@@ -152,6 +167,17 @@ mod tests {
         );
         assert_eq!(
             named("mechanic lying under the bucket with the boom up, no props"),
+            Some(Hazard::UnguardedMachine)
+        );
+        // A tool on live conductors is a hand on them.
+        assert_eq!(
+            named("the new starter has his screwdriver on the incoming lugs of the isolator, still energised at 415V"),
+            Some(Hazard::Shock)
+        );
+        // A press tool held up only by hydraulics, with a named person
+        // beneath it: a crush, not a pressure release.
+        assert_eq!(
+            named("Priya's under the press bed freeing a jammed blank, the slide is held up only by the hydraulics and the motor is still running"),
             Some(Hazard::UnguardedMachine)
         );
     }
