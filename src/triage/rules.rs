@@ -136,7 +136,7 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::Shock,
             re(
-                r"(?i)\b((got|took|received|felt) (a |an )?(bad |nasty |big |real )?jolt|electric(al)? shock (from|off)|feel(s|ing)? (strange|odd|funny|weird) after touching|(live|energi[sz]ed) (cables?|busbars?|bus bars?|terminals?|conductors?|wires?|parts)\b[^.;!?]{0,40}\b(exposed|hanging (out|down|loose)|in (the )?water|people|walkway|crew))\b",
+                r"(?i)\b((got|took|received|felt) (a |an )?(bad |nasty |big |real )?jolt|electric(al)? shock (from|off)|feel(s|ing)? (strange|odd|funny|weird) after touching|(hands?|fingers?|arms?)\b[^.;!?]{0,10}\b(tingl\w*|buzz(es|ing)|jump(s|ing))\b[^.;!?]{0,30}\btouch\w*|tingl\w*\b[^.;!?]{0,20}\b(every|each|whenever|when) (time )?((he|she|i|you|we|they|someone|anyone) )?touch\w*|(gets?|getting|feel(s|ing)?) (a )?(tingle|buzz|bite|zap|belt)s? (off|from|when)|(live|energi[sz]ed) (cables?|busbars?|bus bars?|terminals?|conductors?|wires?|parts)\b[^.;!?]{0,40}\b(exposed|hanging (out|down|loose)|in (the )?water|people|walkway|crew))\b",
             ),
         ),
         (Hazard::ArcFlash, re(r"(?i)\bbang (and|&) (a )?flash\b")),
@@ -158,6 +158,27 @@ static HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
             Hazard::ToxicRelease,
             re(
                 r"(?i)\b((people|someone|operators?|workers?|crew|staff|two|three|lads?|guys)\b[^.;!?]{0,20}\b(feel(s|ing)?|getting|got|are|were) (sick|ill|faint|unwell|headaches)|slurring|cloud of (gas|vapou?r|fumes|smoke)|(chemical|acid|caustic|bleach|solvent)s?\b[^.;!?]{0,20}\b(tank|drum|container|ibc)?\b[^.;!?]{0,10}\b(split|burst|ruptured))\b",
+            ),
+        ),
+        (
+            // A gas detector reading a concentration that is not zero.
+            Hazard::RefrigerantRelease,
+            re(
+                r"(?i)\b(ammonia|nh3|refrigerant|r-?(22|134a|404a|407c|410a|32|717))\b[^.;!?]{0,40}\b[1-9]\d+(\.\d+)? ?ppm\b",
+            ),
+        ),
+        (
+            Hazard::ToxicRelease,
+            re(
+                r"(?i)\b(h2s|co|carbon monoxide|chlorine|cl2|so2)\b[^.;!?]{0,40}\b[1-9]\d+(\.\d+)? ?ppm\b",
+            ),
+        ),
+        (
+            // Containment lost to the outside: a bund overtopping, a tank
+            // overflowing into a storm drain or a river.
+            Hazard::ToxicRelease,
+            re(
+                r"(?i)\b(bund(ed area|s)?\b[^.;!?]{0,20}\b(overtopp\w*|overflow\w*|breach\w*|full and (rising|climbing))|(overtopp\w*|overflow\w*|spill\w*|pour\w*|discharg\w*|running|going|draining|leak\w*)\b[^.;!?]{0,25}\b(in)?to (the |a )?([\w-]+ ){0,2}(storm ?drains?|surface[- ]water (drains?|system)|rivers?|streams?|brooks?|becks?|watercourses?|creeks?|canals?|lakes?|the sea|ditch(es)?))\b",
             ),
         ),
         (
@@ -214,7 +235,7 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::Injury,
             re(
-                r"(?i)\b((bearings?|brgs?|brng|pulleys?|shafts?|impellers?|races?|cages?|filters?|bags?|hoses?|liners?|seals?|cones?|tubes?|bellows|diaphragms?|struts?)\b[^.,;!?]{0,25}\bcollapsed|(hoses?|cables?|pipes?|lines?|conduits?|ducts?|tubes?)\b[^.,;!?]{0,10}\bcrushed|broken hand ?rails?)\b",
+                r"(?i)\b((bearings?|brgs?|brng|pulleys?|shafts?|impellers?|races?|cages?|filters?|bags?|hoses?|liners?|seals?|cones?|tubes?|bellows|diaphragms?|struts?)\b[^.,;!?]{0,25}\bcollapsed|(hoses?|cables?|pipes?|lines?|conduits?|ducts?|tubes?)\b[^.,;!?]{0,10}\bcrushed|broken hand ?rails?|trapped (air|water|gas|moisture|dirt|debris|pressure|heat|condensate|oil|refrigerant|vapou?r|steam)|(air|gas|vapou?r)s? (is |are |gets? |got )?trapped)\b",
             ),
         ),
         (
@@ -270,13 +291,13 @@ static NOT_HAZARDS: LazyLock<Vec<(Hazard, Regex)>> = LazyLock::new(|| {
         (
             Hazard::ArcFlash,
             re(
-                r"(?i)\b(explosion[- ]proof|arc[- ]flash (study|studies|boundary|boundaries|suits?|rating|labels?|category|ppe|calc\w*|assessment|risk|gloves?|hoods?|rated|kits?|clothing))\b",
+                r"(?i)\b(explosion[- ]proof|arc[- ]flash (study|studies|boundary|boundaries|suits?|rating|labels?|category|ppe|calc\w*|assessment|risk|gloves?|hoods?|rated|kits?|clothing|face ?shields?|visors?|shields?|suits?|jackets?|coats?|balaclavas?|training|survey))\b",
             ),
         ),
         (
             Hazard::ToxicRelease,
             re(
-                r"(?i)\b(h2s|co|carbon monoxide|chlorine) (channel|sensor|cell|head|setpoint|calibration|analy[sz]er|residual|dosing|reading|level|pump|injector|tablet|cylinder change|bottle change)s?\b",
+                r"(?i)\b(h2s|co|carbon monoxide|chlorine) (channel|sensor|cell|head|setpoint|calibration|analy[sz]er|monitor|detector|meter|gas detector|residual|dosing|reading|level|pump|injector|tablet|cylinder change|bottle change)s?\b",
             ),
         ),
     ]
@@ -359,7 +380,7 @@ pub(crate) static NOT_NOW: LazyLock<Regex> = LazyLock::new(|| {
 /// Words that say it is happening now, whatever else the sentence says.
 pub(crate) static NOW: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)\b(right now|as we speak|at the moment|currently|not sure if|unsure if|can'?t tell if|still down there|",
+        r"(?i)\b(right now|just now|as we speak|at the moment|currently|keep(s|ing)? (on )?going|carry(ing)? on (working|anyway)|every time (he|she|they|i|you|we|someone) touch\w*|not sure if|unsure if|can'?t tell if|still down there|",
         r"still (live|on|running|burning|smoking|smouldering|there|in there|inside|going|numb|bleeding|trapped|stuck|",
         r"hissing|leaking|coming|rising|spraying|pouring|climbing|not (answering|responding|moving|breathing))|",
         r"(not|isn\'?t|aren\'?t|wasn\'?t) (answering|responding|moving|breathing)|unresponsive|(can'?t|cannot|won'?t) (wake|get (him|her) to)|(hasn'?t|has not|haven'?t|didn'?t|not) (answered|responded|replied|come (back|out|up|down)|been seen|picked up)|",
@@ -370,10 +391,18 @@ pub(crate) static NOW: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The sentence of `text` around byte `at` (bounded by full stops,
 /// question and exclamation marks, semicolons and line ends).
+/// A decimal point ("0.0 ppm", "2.5 bar") ends no sentence.
 fn sentence_at(text: &str, at: usize) -> &str {
-    let is_end = |c: char| matches!(c, '.' | '!' | '?' | ';' | '/' | '\n');
-    let start = text[..at].rfind(is_end).map_or(0, |i| i + 1);
-    let end = text[at..].find(is_end).map_or(text.len(), |i| at + i);
+    let b = text.as_bytes();
+    let is_end = |i: usize| match b[i] {
+        b'!' | b'?' | b';' | b'/' | b'\n' => true,
+        b'.' => {
+            !(i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        }
+        _ => false,
+    };
+    let start = (0..at).rev().find(|&i| is_end(i)).map_or(0, |i| i + 1);
+    let end = (at..b.len()).find(|&i| is_end(i)).unwrap_or(b.len());
     &text[start..end]
 }
 
@@ -616,6 +645,75 @@ mod tests {
         assert_eq!(
             hazard_names("just a note, there is a faint smell of gas near boiler 2"),
             vec![Hazard::Gas]
+        );
+    }
+
+    #[test]
+    fn a_tingle_felt_now_on_touching_is_a_shock_but_one_that_was_fixed_is_not() {
+        assert_eq!(
+            hazard_names("she says her fingers tingle every time she touches the inverter rack"),
+            vec![Hazard::Shock]
+        );
+        assert_eq!(
+            hazard_names("operators getting a buzz off the handrail by the wash bay pump"),
+            vec![Hazard::Shock]
+        );
+        assert!(hazard_names(
+            "had a tingle off the dryer panel on Tuesday, earth bonded since, no more"
+        )
+        .is_empty());
+        // A plan to carry on does not make the tingle a plan.
+        assert_eq!(
+            hazard_names("on the phone just now he said his hand tingles when he touches the array frame, but he is going to keep going"),
+            vec![Hazard::Shock]
+        );
+    }
+
+    #[test]
+    fn containment_lost_to_a_drain_or_a_river_is_a_release() {
+        assert_eq!(
+            hazard_names("diesel tank bund is overflowing after the rain, sheen on it"),
+            vec![Hazard::ToxicRelease]
+        );
+        assert_eq!(
+            hazard_names(
+                "the wash water tank is overflowing into the surface water drain by gate 3"
+            ),
+            vec![Hazard::ToxicRelease]
+        );
+        assert!(hazard_names("condensate leaking into the floor drain, ok").is_empty());
+        assert!(
+            hazard_names("pump running again after the river intake screen was cleared").is_empty()
+        );
+    }
+
+    #[test]
+    fn a_detector_reading_a_concentration_is_a_release_and_zero_is_not() {
+        assert_eq!(
+            hazard_names(
+                "NH3 monitor by the compressor skid showing 60 ppm, fitter still in there"
+            ),
+            vec![Hazard::RefrigerantRelease]
+        );
+        assert_eq!(
+            hazard_names("portable reads H2S 25 ppm at the top of the wet well"),
+            vec![Hazard::ToxicRelease]
+        );
+        assert!(hazard_names(
+            "checked the plant room with the chlorine monitor: 0.0 ppm, nothing found"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn trapped_air_and_arc_flash_kit_name_no_hazard() {
+        assert!(hazard_names(
+            "heating loop has trapped air after the refill, radiators cold at the top"
+        )
+        .is_empty());
+        assert!(
+            hazard_names("please order two arc flash face shields and a visor for the kit")
+                .is_empty()
         );
     }
 
