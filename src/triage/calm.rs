@@ -30,9 +30,9 @@ use super::rules::{negated, re, FRAMED, NOT_NOW, NOW};
 /// Words of danger: harms, releases and energy.
 static DANGER: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)\b(smok\w*|fire|flames?|burn\w*|scorch\w*|spark\w*|arc\w*|flash\w*|shock\w*|live|energi[sz]ed|gas|smell\w*|",
+        r"(?i)\b(smok\w*|fire|flames?|burn\w*|scorch\w*|spark(s|ed|ing|ling|les?)?|arc\w*|flash\w*|shock\w*|live|energi[sz]ed|gas|smell\w*|",
         r"fumes?|h2s|ammonia|refrigerant|leak\w*|flood\w*|water|hurt|injur\w*|blood|bleed\w*|fell|fall\w*|trapped|stuck|",
-        r"pinned|crush\w*|collaps\w*|unconscious|dizzy|faint\w*|casualty|man[- ]down|hose|whip\w*|pressure|relief|explo\w*|",
+        r"pinned|crush(ed|es|ing)?|collaps\w*|unconscious|dizzy|faint\w*|casualty|man[- ]down|hose|whip\w*|pressure|relief|explo\w*|",
         r"overspeed\w*|runaway|e-?stop|guard|lock ?out|loto|glow\w*|melt\w*|hot|hiss\w*|alarm|",
         r"cut|cuts|tingl\w*|slipp?\w*|stitch\w*|vent\w*|whipp?\w*|blew|blown|bang|rescue|got out|swoll\w*|blister\w*|",
         r"dizz\w*|headache|unwell|lock(ed|s)? out|o2|co2|oxygen|toxic|steam|spray\w*|blast\w*|crackl\w*|soot|haze|caught|",
@@ -53,12 +53,15 @@ static WEAK: LazyLock<Regex> = LazyLock::new(|| {
 /// words are looked for.
 static DEVICE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)\b((smoke|flame|fire|gas|heat|co|co2|h2s|o2|refrigerant|leak|flood|water) (detectors?|sensors?|scanners?|heads?|monitors?|",
+        r"(?i)\b((smoke|flame|fire|gas|heat|co|co2|h2s|o2|refrigerant|leak|flood|water|chlorine|ammonia) (detectors?|sensors?|scanners?|heads?|monitors?|analy[sz]ers?|",
         r"alarm (panel|test)s?|panel|display|ext\w*|dampers?|doors?|blankets?|suppression|rated|proof|failure)|fire ext\w*|",
-        r"shock absorbers?|blast (chiller|freezer)s?|arc[- ]rated|arc[- ]flash (ppe|suits?|gloves?|hoods?|kits?|clothing|study|labels?|boundary)|",
+        r"shock absorbers?|blast (chiller|freezer)s?|arc[- ]rated|arc[- ]flash (ppe|suits?|gloves?|hoods?|kits?|clothing|study|labels?|boundary|face ?shields?|visors?|shields?|rating|survey|training)|dead ?man'?s? (handle|switch|pedal|control|button|lever)s?|vent(ilation)? (fans?|systems?|louvres?|grilles?|slots?|ducts?)|(fans?|valves?|dampers?|relays?|contactors?|buttons?|switch(es)?|actuators?|floats?|pumps?|units?|doors?|keys?|sensors?|readings?|displays?|screens?) (is |are |'s |got )?stuck|fire (brigade|service|department|dept|crew|officers?|marshals?|wardens?|engines?)|",
         r"flame (failure|rod|proving)|burners?|fires up|fired up|live (data|feed|view|stream)|",
         r"hot (water|tap|standby|swap|side|gas (valve|bypass))|steam (trap|traps|valve|line|header)s? (fault|passing|leak\w*|noisy)|",
-        r"by hand|passenger lift|face shields?|re-?arm|staff (room|canteen|kitchen|toilets?)|blood (gas|glucose|pressure) (analy[sz]ers?|monitors?|machines?|cuffs?))\b",
+        r"by hand|passenger lift|face shields?|re-?arm|staff (room|canteen|kitchen|toilets?)|blood (gas|glucose|pressure) (analy[sz]ers?|monitors?|machines?|cuffs?)|",
+        r"explosion[- ]proof|ex[- ]?proof|intrinsically safe|trapped (air|water|gas|moisture|dirt|debris|condensate|oil|vapou?r)|(auto(matic)? )?air vents? (is |are )?hiss\w*|",
+        r"(belts?|cables?|hoses?|parts?|tools?|bolts?|guards?|covers?|panels?|pipes?|debris|rubbish|oil|pallets?|boxes|stock|cartons?) (is |are |was |were )?(just )?lying|",
+        r"(bearings?|motors?|compressors?|pumps?|fans?|chillers?|belts?|gearbox(es)?|units?|machines?|blowers?|engines?|turbos?|it)( \d+)? (is |are |'s |keeps )?(screaming|squealing|howling|whining|shrieking))\b",
     ))
 });
 
@@ -78,9 +81,9 @@ static HARM_OR_RELEASE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)\b(hurt|injur\w*|blood|bleed\w*|burn(s|t|ed|ing)?|blister\w*|swell\w*|pain|unconscious|collaps\w*|faint\w*|",
         r"dizz\w*|headache|vomit\w*|throwing up|nause\w*|limp|lying|unresponsive|not (answering|responding|breathing|moving)|",
-        r"isn'?t (answering|responding|breathing|moving)|won'?t wake|breath\w*|casualty|man down|trapped|pinned|crush\w*|stuck|",
+        r"[1-9]\d*(\.\d+)? ?(ppm|% ?lel)|isn'?t (answering|responding|breathing|moving)|won'?t wake|breath\w*|casualty|man down|trapped|pinned|crush(ed|es|ing)?|stuck|",
         r"can'?t (let go|get (out|up|past))|",
-        r"smok\w*|fire|flames|on fire|burning|spark\w*|arc(ing|ed)?|arc ?flash|crackl\w*|soot|haze|fumes?|smell\w*|odou?r|",
+        r"smok\w*|fire|flames|on fire|burning|spark(s|ed|ing|ling|les?)?|arc(ing|ed)?|arc ?flash|crackl\w*|soot|haze|fumes?|smell\w*|odou?r|",
         r"gas (leak|smell)|ammonia|refrigerant|h2s|co2?|o2|oxygen|nitrogen|toxic|chlorine|spray\w*|squirt\w*|blasting|blasted|",
         r"gush\w*|pour\w*|venting|steam|hiss\w*|flood\w*|flod\w*|water (is )?(rising|coming|pouring|spraying|everywhere|across|all over)|",
         r"filling|rising|submerged|won'?t stop|not stopping|can'?t stop|keeps? (running|moving|going|cycling)|",
@@ -110,8 +113,26 @@ static CALM: LazyLock<Regex> = LazyLock::new(|| {
         r"(the )?night of the|(room|area|building|site|plant) (was|is) (empty|clear)|",
         r"(which|what) (type|size|rating|form|part|one|kit|gasket|torque|interval|setpoint|setting)|any (guidance|advice|repeater|idea)|",
         r"how (to|do (i|we)) (check|report|fix|set|change|order|adjust)|where do i|is (that|this|it) normal|",
-        r"needs? (adjusting|a service|replacing|servicing|calibrat\w*)|being (redesigned|replaced|reviewed|changed)|smells? (a bit |slightly |a little )?warm\b)",
+        r"needs? (adjusting|a service|replacing|servicing|calibrat\w*)|being (redesigned|replaced|reviewed|changed)|smells? (a bit |slightly |a little )?warm\b|",
+        r"nothing to action|span gas|cal(ibration)? gas|calibrat(ing|ed|ion)\b|like it should|as (it )?should|(during|on|in) (the |a |its |our )?(weekly|monthly|annual|routine|scheduled|quarterly|planned) (test|run|check|inspection)\w*|",
+        r"(weekly|monthly|annual|routine|scheduled|quarterly|churn) \w* ?(run|test|check)s? (done|complete|completed|passed|ok)|for the (file|records?)|first aid only)",
     ))
+});
+
+/// A report of something over and dealt with, whole-text: a near-miss
+/// report, equipment back in service, a fault fixed and tested.
+static DONE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(near[- ]miss( report| form)?|back in service|returned to service|(fixed|repaired|replaced)\b[^.;!?]{0,20}\b(tested|retested|proven|ok|fine)|incident (form|report)|for (the )?(file|records?)( only)?|for info(rmation)? only|first aid only|root cause|lessons learned)\b",
+    )
+});
+
+/// The thing made safe, whole-text: tagged out of service, isolated and
+/// locked out, parked with its load down.
+static MADE_SAFE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b((tagged|taken|put) (it )?out of service|(isolated|off)( now)? (and|\+|&) (locked|tagged)( out| off)?|locked (it )?out (and|\+|&) tagged|parked (it )?(up )?(with|against|in|on|at)\b[^.;!?]{0,30}|(bucket|forks|boom|blade|load|ram|platen|body|bed) (is |are )?(down|lowered|on the ground|blocked|propped))",
+    )
 });
 
 /// An all-clear about a person, for a text with no word of danger.
@@ -121,6 +142,19 @@ static ALL_CLEAR: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// An all-clear about a person that is not itself denied ("hasn't
+/// answered" is no answer).
+fn all_clear(text: &str) -> Option<regex::Match<'_>> {
+    ALL_CLEAR.find_iter(text).find(|m| {
+        let before = text[..m.start()].trim_end().to_ascii_lowercase();
+        !(before.ends_with("n't")
+            || before.ends_with("nt")
+            || before.ends_with("not")
+            || before.ends_with("never")
+            || before.ends_with("no"))
+    })
+}
+
 /// `text` with the equipment names of [`DEVICE`] overwritten by `x`, byte
 /// for byte, so offsets stay valid.
 fn masked(text: &str) -> String {
@@ -129,11 +163,29 @@ fn masked(text: &str) -> String {
         .into_owned()
 }
 
+/// The sentences of `text` with their byte offsets; a decimal point
+/// ("0.0 ppm") ends none.
 fn sentences(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split(['.', '!', '?', ';', '/', '\n']).map(move |s| {
-        let start = s.as_ptr() as usize - text.as_ptr() as usize;
-        (start, s)
-    })
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 0..b.len() {
+        let end = match b[i] {
+            b'!' | b'?' | b';' | b'/' | b'\n' => true,
+            b'.' => {
+                !(i > 0
+                    && b[i - 1].is_ascii_digit()
+                    && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+            }
+            _ => false,
+        };
+        if end {
+            out.push((start, &text[start..i]));
+            start = i + 1;
+        }
+    }
+    out.push((start, &text[start..]));
+    out.into_iter()
 }
 
 /// Whether a sentence tells of something not happening now (and says
@@ -142,8 +194,21 @@ fn calm_sentence(sentence: &str) -> Option<String> {
     if let Some(m) = FRAMED.find(sentence) {
         return Some(m.as_str().to_string());
     }
-    if NOW.is_match(sentence) {
-        return None;
+    if let Some(now) = NOW.find(sentence) {
+        // "wasn't answering … he's fine": an all-clear about the person
+        // answers a past "not answering", never a "still".
+        let still = now.as_str().to_ascii_lowercase().starts_with("still");
+        return match all_clear(sentence) {
+            Some(m)
+                if !still
+                    && !NOW
+                        .find_iter(sentence)
+                        .any(|n| n.as_str().to_ascii_lowercase().starts_with("still")) =>
+            {
+                Some(m.as_str().to_string())
+            }
+            _ => None,
+        };
     }
     NOT_NOW
         .find(sentence)
@@ -205,17 +270,31 @@ fn verdict(text: &str, scan: &str) -> Option<Option<String>> {
 /// equipment names is judged on those names; one with none at all is calm
 /// only on an all-clear about a person ("he answered, he is fine").
 pub fn calm_context(text: &str) -> Option<String> {
+    // A report of something over and dealt with, or of the thing made
+    // safe, with nothing said to be happening now.
+    // A person beside a harm in any sentence keeps the text out of these.
     let scan = masked(text);
+    let person_harmed =
+        sentences(&scan).any(|(_, s)| PERSON_RE.is_match(s) && HARM_OR_RELEASE.is_match(s));
+    if !NOW.is_match(text) && !person_harmed {
+        if let Some(m) = DONE.find(text).or_else(|| MADE_SAFE.find(text)) {
+            return Some(m.as_str().trim().to_string());
+        }
+    }
     match verdict(text, &scan) {
         Some(v) => v,
         None => {
             if let Some(Some(said)) = verdict(text, text) {
                 return Some(said);
             }
-            if NOW.is_match(text) {
+            let still = NOW
+                .find_iter(text)
+                .any(|n| n.as_str().to_ascii_lowercase().starts_with("still"));
+            if still {
                 return None;
             }
-            ALL_CLEAR.find(text).map(|m| m.as_str().to_string())
+            // A past "not answering" is answered by an all-clear.
+            all_clear(text).map(|m| m.as_str().to_string())
         }
     }
 }
@@ -286,6 +365,55 @@ mod tests {
             ("genset revs still climbing after we pressed stop", "revs"),
         ] {
             assert_eq!(danger_evidence(text).as_deref(), Some(word), "{text}");
+        }
+    }
+
+    #[test]
+    fn made_safe_reports_finished_work_and_calibration_are_calm() {
+        for text in [
+            "hydraulic ram on the baler drifting down overnight, ram lowered onto blocks and isolated + locked, will look monday",
+            "contactor on AHU-3 was buzzing and smelt hot, replaced it and tested ok, back in service",
+            "near miss report: ladder slipped on the wet floor, nobody on it at the time",
+            "calibrating the LEL head on the boiler house detector with 50% LEL span gas, reads like it should",
+            "forklift tagged out of service with a hydraulic weep at the mast, parked it up against the wall",
+            "for the file: operator reported the guard interlock on press 2 was loose last week, tightened",
+        ] {
+            assert!(calm_context(text).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn made_safe_words_do_not_hide_a_person_in_danger_now() {
+        for text in [
+            "isolated and locked the feeder but sam is still inside the panel and his arm is burnt",
+            "repaired the valve yesterday, today it's spraying oil again and the fitter is covered in it right now",
+            "near miss? no - he's on the floor by the press and isn't answering",
+        ] {
+            assert_eq!(calm_context(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_all_clear_after_a_past_worry_is_calm_unless_the_danger_goes_on() {
+        assert!(
+            calm_context("lone worker in the pump house was not answering the radio, found him, he's fine, flat battery")
+                .is_some()
+        );
+        assert_eq!(
+            calm_context("he said he's fine but he is still shaking and his hand is still stuck to the cabinet"),
+            None
+        );
+    }
+
+    #[test]
+    fn sensor_and_machine_words_are_not_harm() {
+        for text in [
+            "chlorine analyser on the dosing skid reads 0.0 ppm and shows a flow fault",
+            "explosion-proof light fitting in the paint store has a cracked lens",
+            "crusher house belt tracking off to one side, no one near it",
+            "supply fan is screaming at start up, bearing probably",
+        ] {
+            assert_eq!(danger_evidence(text), None, "{text}");
         }
     }
 }
