@@ -198,7 +198,7 @@ static KINDS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
         (
             Kind::Chiller,
             re(
-                r"(?i)\b((ch|chl|chlr)[- ]?\d{1,4}[a-z]?|chillers?|ch-?\d+|chilled water|evaporator|condenser water|cooling towers?)\b",
+                r"(?i)\b((ch|chl|chlr)[- ]?\d{1,4}[a-z]?|chillers?|ch-?\d+|chilled water|evaporator|condenser water|cooling towers?|ct (fans?|cells?|basins?|gearbox(es)?))\b",
             ),
         ),
         (
@@ -277,7 +277,12 @@ pub struct Named {
 /// v-belt is on a rooftop unit, an engine or a machine of any kind, so it
 /// names no conveyor ("fan belt alignment" says nothing of the equipment).
 static OTHER_BELTS: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(fan|v|vee|alternator|a/?c|timing|drive|serpentine|fan ?drive)[- ]?belts?\b")
+    re(concat!(
+        r"(?i)\b((fan|v|vee|alternator|a/?c|timing|drive|serpentine|fan ?drive)[- ]?belts?|",
+        // The ends of a motor or fan shaft name no drive ("11 mm/s at the
+        // drive end"), and a cooling tower's or a mixer's gearbox no conveyor.
+        r"(non[- ]?)?drive[- ]ends?|(?P<keep>ct|tower|fan|mixer|agitator|cooling tower) gearbox(es)?)\b",
+    ))
 });
 
 /// The kinds of equipment `text` names.
@@ -285,7 +290,7 @@ pub fn named(text: &str) -> Named {
     let outside = OUTSIDE
         .iter()
         .find_map(|(o, r)| r.find(text).map(|m| (*o, m.as_str().to_string())));
-    let plain = OTHER_BELTS.replace_all(text, "");
+    let plain = OTHER_BELTS.replace_all(text, "${keep}");
     let kinds: Vec<(Kind, String)> = KINDS
         .iter()
         .filter_map(|(k, r)| r.find(&plain).map(|m| (*k, m.as_str().to_string())))
@@ -422,6 +427,24 @@ mod tests {
         assert!(named("v-belt on the supply fan is glazed").kinds.is_empty());
         let n = named("belt on CV-4 tracking off at the tail pulley");
         assert_eq!(n.kinds[0].0, Kind::Conveyor);
+    }
+
+    #[test]
+    fn a_shaft_end_names_no_drive_and_a_tower_gearbox_no_conveyor() {
+        assert!(named("exhaust fan 9 mm/s on the non-drive end bearing")
+            .kinds
+            .is_empty());
+        let kinds = |t: &str| named(t).kinds.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        assert_eq!(kinds("CT fan gearbox oil low again"), vec![Kind::Chiller]);
+        assert_eq!(
+            kinds("cooling tower gearbox weeping oil at the shaft seal"),
+            vec![Kind::Chiller]
+        );
+        assert_eq!(kinds("gearbox on CV-2 running hot"), vec![Kind::Conveyor]);
+        assert_eq!(
+            kinds("VFD-3 drive fault at the drive end of the line"),
+            vec![Kind::Drive]
+        );
     }
 
     #[test]
