@@ -81,22 +81,28 @@ fn every_hand_written_critical_report_is_caught() {
     }
 }
 
-/// Set D was written by a fourth writer and first measured with every
-/// critical caught and 23.6 % false critical; fixes since took that to
-/// 8.3 %, short of the 5 % the other sets are held to.
+/// Sets D and E were written by a fourth and a fifth writer. D was first
+/// measured with every critical caught and 23.6 % false critical, E with
+/// 91.7 % recall and 26.4 % false critical; the fixes since took them to
+/// 5.6 % and 9.7 % false critical, short of the 5 % the other sets are
+/// held to, with every critical caught and no out-of-scope item answered
+/// locally.
 #[test]
-fn every_critical_report_of_the_fourth_writer_is_caught() {
-    let items = set("hazard_d");
-    assert!(items.len() >= 120, "hazard_d has {} items", items.len());
-    let (r, outcomes) = run(&items);
-    let missed = missed_criticals(&items, &outcomes);
-    assert!(missed.is_empty(), "{}", missed.join("\n"));
-    assert!(
-        r.false_critical_rate <= 0.09,
-        "hazard_d: false-critical rate {:.3}",
-        r.false_critical_rate
-    );
-    assert_eq!(r.out_of_scope_local, 0);
+fn every_critical_report_of_the_fourth_and_fifth_writers_is_caught() {
+    for (name, bound) in [("hazard_d", 0.07), ("hazard_e", 0.11)] {
+        let items = set(name);
+        assert!(items.len() >= 120, "{name} has {} items", items.len());
+        let (r, outcomes) = run(&items);
+        let missed = missed_criticals(&items, &outcomes);
+        assert!(missed.is_empty(), "{name}:\n{}", missed.join("\n"));
+        assert!(
+            r.false_critical_rate <= bound,
+            "{name}: false-critical rate {:.3}",
+            r.false_critical_rate
+        );
+        let wrong = local_out_of_scope(&items, &outcomes);
+        assert!(wrong.is_empty(), "{name}:\n{}", wrong.join("\n"));
+    }
 }
 
 #[test]
