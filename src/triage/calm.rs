@@ -25,7 +25,7 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-use super::rules::{negated, re, FRAMED, NOT_NOW, NOW};
+use super::rules::{ends_sentence, negated, re, FRAMED, NOT_NOW, NOW};
 
 /// Words of danger: harms, releases and energy.
 static DANGER: LazyLock<Regex> = LazyLock::new(|| {
@@ -163,29 +163,25 @@ fn masked(text: &str) -> String {
         .into_owned()
 }
 
-/// The sentences of `text` with their byte offsets; a decimal point
-/// ("0.0 ppm") ends none.
+/// The sentences of `text` with their byte offsets, bounded as
+/// [`ends_sentence`] says.
 fn sentences(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
-    for i in 0..b.len() {
-        let end = match b[i] {
-            b'!' | b'?' | b';' | b'/' | b'\n' => true,
-            b'.' => {
-                !(i > 0
-                    && b[i - 1].is_ascii_digit()
-                    && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-            }
-            _ => false,
-        };
-        if end {
-            out.push((start, &text[start..i]));
-            start = i + 1;
-        }
+    for i in (0..b.len()).filter(|&i| ends_sentence(b, i)) {
+        out.push((start, &text[start..i]));
+        start = i + 1;
     }
     out.push((start, &text[start..]));
     out.into_iter()
+}
+
+/// Whether `text` says the danger goes on ("still shaking"): an all-clear
+/// does not answer that.
+fn still_now(text: &str) -> bool {
+    NOW.find_iter(text)
+        .any(|n| n.as_str().to_ascii_lowercase().starts_with("still"))
 }
 
 /// Whether a sentence tells of something not happening now (and says
@@ -194,21 +190,13 @@ fn calm_sentence(sentence: &str) -> Option<String> {
     if let Some(m) = FRAMED.find(sentence) {
         return Some(m.as_str().to_string());
     }
-    if let Some(now) = NOW.find(sentence) {
+    if NOW.is_match(sentence) {
         // "wasn't answering … he's fine": an all-clear about the person
         // answers a past "not answering", never a "still".
-        let still = now.as_str().to_ascii_lowercase().starts_with("still");
-        return match all_clear(sentence) {
-            Some(m)
-                if !still
-                    && !NOW
-                        .find_iter(sentence)
-                        .any(|n| n.as_str().to_ascii_lowercase().starts_with("still")) =>
-            {
-                Some(m.as_str().to_string())
-            }
-            _ => None,
-        };
+        if still_now(sentence) {
+            return None;
+        }
+        return all_clear(sentence).map(|m| m.as_str().to_string());
     }
     NOT_NOW
         .find(sentence)
@@ -271,8 +259,8 @@ fn verdict(text: &str, scan: &str) -> Option<Option<String>> {
 /// only on an all-clear about a person ("he answered, he is fine").
 pub fn calm_context(text: &str) -> Option<String> {
     // A report of something over and dealt with, or of the thing made
-    // safe, with nothing said to be happening now.
-    // A person beside a harm in any sentence keeps the text out of these.
+    // safe, with nothing said to be happening now; a person beside a harm
+    // in any sentence keeps the text out of these.
     let scan = masked(text);
     let person_harmed =
         sentences(&scan).any(|(_, s)| PERSON_RE.is_match(s) && HARM_OR_RELEASE.is_match(s));
@@ -287,10 +275,7 @@ pub fn calm_context(text: &str) -> Option<String> {
             if let Some(Some(said)) = verdict(text, text) {
                 return Some(said);
             }
-            let still = NOW
-                .find_iter(text)
-                .any(|n| n.as_str().to_ascii_lowercase().starts_with("still"));
-            if still {
+            if still_now(text) {
                 return None;
             }
             // A past "not answering" is answered by an all-clear.

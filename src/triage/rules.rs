@@ -389,20 +389,30 @@ pub(crate) static NOW: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-/// The sentence of `text` around byte `at` (bounded by full stops,
-/// question and exclamation marks, semicolons and line ends).
-/// A decimal point ("0.0 ppm", "2.5 bar") ends no sentence.
-fn sentence_at(text: &str, at: usize) -> &str {
-    let b = text.as_bytes();
-    let is_end = |i: usize| match b[i] {
+/// Whether byte `i` of `b` ends a sentence: a full stop, question or
+/// exclamation mark, semicolon, slash or line end. A decimal point
+/// ("0.0 ppm", "2.5 bar") ends none.
+pub(super) fn ends_sentence(b: &[u8], i: usize) -> bool {
+    match b[i] {
         b'!' | b'?' | b';' | b'/' | b'\n' => true,
         b'.' => {
             !(i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
         }
         _ => false,
-    };
-    let start = (0..at).rev().find(|&i| is_end(i)).map_or(0, |i| i + 1);
-    let end = (at..b.len()).find(|&i| is_end(i)).unwrap_or(b.len());
+    }
+}
+
+/// The sentence of `text` around byte `at` (bounded as [`ends_sentence`]
+/// says).
+fn sentence_at(text: &str, at: usize) -> &str {
+    let b = text.as_bytes();
+    let start = (0..at)
+        .rev()
+        .find(|&i| ends_sentence(b, i))
+        .map_or(0, |i| i + 1);
+    let end = (at..b.len())
+        .find(|&i| ends_sentence(b, i))
+        .unwrap_or(b.len());
     &text[start..end]
 }
 
